@@ -1,0 +1,70 @@
+/**
+ * The one error class of sml-mcp. Every failure a user can act on is an SmlError with a stable
+ * code, a message that names the bad value and what was expected, and the next step to take.
+ */
+export const ERROR_CODES = [
+  'INVALID_ARGUMENT',
+  'NOT_FOUND',
+  'NOT_CONFIGURED',
+  'UNKNOWN_MODEL',
+  'UNKNOWN_SYSTEM',
+  'CONFLICT',
+  'SUBMIT_FAILED',
+  'SCHEDULER_ERROR',
+  'SCHEDULER_UNREACHABLE',
+  'AUTH_FAILED',
+  'PERMISSION_DENIED',
+  'RATE_LIMITED',
+  'TIMEOUT',
+  'CANCELLED',
+  'CONFIRMATION_REQUIRED',
+  'NOT_OWNED',
+  'OFFLINE',
+  'INTERNAL',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export interface SmlErrorOptions {
+  /** What the user (or agent) should do next; appended to the message shown to them. */
+  hint?: string;
+  /** Structured details safe to show (never secrets). */
+  details?: Record<string, unknown>;
+  cause?: unknown;
+}
+
+export class SmlError extends Error {
+  readonly code: ErrorCode;
+  readonly hint?: string;
+  readonly details?: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, options: SmlErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'SmlError';
+    this.code = code;
+    this.hint = options.hint;
+    this.details = options.details;
+  }
+
+  /** The message with its next step, as shown to a person or an agent. */
+  get userMessage(): string {
+    return this.hint ? `${this.message} ${this.hint}` : this.message;
+  }
+}
+
+export function isSmlError(error: unknown): error is SmlError {
+  return error instanceof SmlError;
+}
+
+/** Any thrown value as an SmlError; unexpected errors become INTERNAL without leaking a stack. */
+export function toSmlError(error: unknown): SmlError {
+  if (error instanceof SmlError) return error;
+  if (error instanceof Error && error.name === 'AbortError') {
+    return new SmlError('CANCELLED', 'The request was cancelled before it finished.', { cause: error });
+  }
+  const text = error instanceof Error ? error.message : String(error);
+  return new SmlError('INTERNAL', `Unexpected error: ${text}`, {
+    hint: 'This is a bug in sml-mcp; the server log (stderr) has the details.',
+    cause: error,
+  });
+}
