@@ -1,0 +1,102 @@
+import type { JobInfo } from '../scheduler/scheduler.js';
+import type { FailureHint } from './types.js';
+
+/**
+ * Known failure signatures in the logs of a serving job, each with its cause and its fix.
+ * Ordered by specificity: the first signature found (in the order of the logs given) wins.
+ */
+interface Signature {
+  id: string;
+  pattern: RegExp;
+  cause: (match: RegExpMatchArray) => string;
+  fix: string;
+}
+
+const SIGNATURES: Signature[] = [
+  {
+    id: 'gpu_oom',
+    pattern:
+      /CUDA out of memory|torch\.OutOfMemoryError|OutOfMemoryError: CUDA|HIP out of memory|out of memory.*(?:GPU|device)/i,
+    cause: () => 'The engine ran out of GPU memory while loading the model or reserving its KV cache.',
+    fix: 'Use more GPUs per replica (size_model shows the layout that fits), a quantized checkpoint, a smaller --context-length/--max-model-len, or lower --mem-fraction-static (sglang) / --gpu-memory-utilization (vLLM).',
+  },
+  {
+    id: 'model_path_missing',
+    pattern:
+      /(?:(?:model path|model_path|Model path)\s+(?:does not exist|not found)[:\s]*['"]?([^\s'"]+)|Repo id must be in the form|is not a local folder and is not a valid model identifier|No such file or directory: ['"]([^'"]*config\.json)['"]|Can't load the configuration of ['"]([^'"]+)['"])/,
+    cause: (m) =>
+      `The model path ${m[1] ?? m[2] ?? m[3] ?? '(see the log line)'} does not exist or holds no config.json on the cluster.`,
+    fix: 'Check the path on the cluster (it must be a directory with config.json and the weights), or launch a catalog model (list_models).',
+  },
+  {
+    id: 'image_missing',
+    pattern: /Container image not found: (\S+)|(?:image|squashfs).*(?:not found|does not exist)/i,
+    cause: (m) =>
+      `The container image ${m[1] ?? ''} of the environment file does not exist on the cluster.`.replace(
+        '  ',
+        ' ',
+      ),
+    fix: "Point the environment file's `image` at an existing .sqsh (or registry image), or use another environment.",
+  },
+  {
+    id: 'port_in_use',
+    pattern: /address already in use|Errno 98|port \d+ is (?:already )?in use/i,
+    cause: () => 'A port the engine needs is already taken on the node (another job or a stale process).',
+    fix: 'Relaunch (the job takes whole nodes with --exclusive, so this is usually a leftover process); if it persists, report the node to the cluster admins.',
+  },
+  {
+    id: 'nccl',
+    pattern:
+      /NCCL (?:error|WARN.*(?:failed|Error))|ncclInternalError|ncclSystemError|ncclUnhandledCudaError|NCCL_ERROR/i,
+    cause: () => 'NCCL (the GPU collective library) failed between GPUs or nodes.',
+    fix: "Check the environment file's NCCL/libfabric settings for this system, relaunch on other nodes, or run with NCCL_DEBUG=INFO in the environment to see which link failed.",
+  },
+  {
+    id: 'python_import',
+    pattern: /(?:ModuleNotFoundError|ImportError): (.+)/,
+    cause: (m) => `The engine could not import a Python module: ${m[1]!.trim()}.`,
+    fix: "The environment (container image) lacks a package: use the framework's environment file, or install it with pre_launch_cmds (e.g. pip install …).",
+  },
+];
+
+export interface LogText {
+  file: string;
+  text: string;
+}
+
+/** The first known failure signature in the given logs, or a time-limit hint from the SLURM state. */
+export function diagnoseFailure(logs: readonly LogText[], info?: JobInfo): FailureHint | null {
+  for (const signature of SIGNATURES) {
+    for (const log of logs) {
+      const match = log.text.match(signature.pattern);
+      if (!match) continue;
+      const line = lineAround(log.text, match.index ?? 0);
+      return {
+        signature: signature.id,
+        cause: signature.cause(match),
+        fix: signature.fix,
+        file: log.file,
+        line,
+      };
+    }
+  }
+  if (info?.state === 'TIMEOUT' || info?.state === 'DEADLINE') {
+    return {
+      signature: 'time_limit',
+      cause: `The job reached its time limit (${info.timeLimit ?? 'unknown'}).`,
+      fix: 'Launch with a longer time, or with consecutive chaining (consecutive: true) to serve past the per-job cap.',
+      file: 'log.err',
+      line: info.reason ?? 'TIMEOUT',
+    };
+  }
+  return null;
+}
+
+function lineAround(text: string, index: number): string {
+  const start = text.lastIndexOf('\n', index) + 1;
+  const end = text.indexOf('\n', index);
+  return text
+    .slice(start, end === -1 ? undefined : end)
+    .trim()
+    .slice(0, 400);
+}

@@ -1,0 +1,121 @@
+import { ENDED_STATES, type JobInfo, type SlurmState } from '../scheduler/scheduler.js';
+import type { EndReason, LifecyclePhase, ReplicaHealth } from './types.js';
+
+/** A report older than this no longer proves the replicas are up (SML's TUI uses the same 90 s). */
+export const HEALTH_REPORT_STALE_S = 90;
+
+export interface HealthReport {
+  checked_at: number;
+  replicas: ReplicaHealth[];
+}
+
+const HEALTH_VALUES = new Set(['HEALTHY', 'NOT_RESPONDING', 'ERROR', 'NOT_DEPLOYED']);
+
+/**
+ * Parse the in-job checker's replica_health.json. Unknown health values count as ERROR and a
+ * malformed report as no report, as SML's client does.
+ */
+export function parseHealthReport(text: string, defaultPort: number): HealthReport | undefined {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!raw || typeof raw !== 'object' || !Array.isArray((raw as { replicas?: unknown }).replicas))
+    return undefined;
+  const report = raw as { checked_at?: unknown; replicas: unknown[] };
+  const replicas = report.replicas.flatMap((entry, position): ReplicaHealth[] => {
+    if (!entry || typeof entry !== 'object') return [];
+    const r = entry as Record<string, unknown>;
+    const health = typeof r.health === 'string' && HEALTH_VALUES.has(r.health) ? r.health : 'ERROR';
+    return [
+      {
+        replica: typeof r.replica === 'number' ? r.replica : position,
+        node_host: typeof r.node_host === 'string' ? r.node_host : null,
+        node_ip: typeof r.node_ip === 'string' ? r.node_ip : null,
+        port: typeof r.port === 'number' ? r.port : defaultPort,
+        health: health as ReplicaHealth['health'],
+        last_seen: typeof r.last_seen === 'number' ? r.last_seen : null,
+        peer_id: typeof r.peer_id === 'string' ? r.peer_id : null,
+      },
+    ];
+  });
+  return { checked_at: typeof report.checked_at === 'number' ? report.checked_at : 0, replicas };
+}
+
+const QUEUED_STATES: ReadonlySet<SlurmState> = new Set([
+  'PENDING',
+  'CONFIGURING',
+  'REQUEUED',
+  'REQUEUE_HOLD',
+  'REQUEUE_FED',
+  'SUSPENDED',
+  'RESV_DEL_HOLD',
+]);
+
+const END_REASONS: Partial<Record<SlurmState, EndReason>> = {
+  COMPLETED: 'completed',
+  CANCELLED: 'cancelled',
+  FAILED: 'failed',
+  TIMEOUT: 'timeout',
+  DEADLINE: 'timeout',
+  NODE_FAIL: 'node_fail',
+  BOOT_FAIL: 'node_fail',
+  PREEMPTED: 'preempted',
+  OUT_OF_MEMORY: 'out_of_memory',
+};
+
+export interface Lifecycle {
+  phase: LifecyclePhase;
+  end_reason: EndReason | null;
+  replicas_healthy: number;
+  health_report_age_s: number | null;
+}
+
+/**
+ * queued → starting → serving → degraded → ended(reason), from the SLURM state and the health
+ * report. `serving` needs every expected replica HEALTHY in a fresh report; `degraded` means some
+ * replica that was serving stopped answering (or the report went stale while the job runs).
+ */
+export function deriveLifecycle(
+  info: JobInfo | undefined,
+  report: HealthReport | undefined,
+  replicasExpected: number,
+  nowS: number = Date.now() / 1000,
+): Lifecycle {
+  const age = report && report.checked_at > 0 ? Math.max(0, Math.round(nowS - report.checked_at)) : null;
+  const healthy = report ? report.replicas.filter((r) => r.health === 'HEALTHY').length : 0;
+  const base = { replicas_healthy: healthy, health_report_age_s: age };
+  if (!info) return { ...base, phase: 'ended', end_reason: 'unknown' };
+  if (ENDED_STATES.has(info.state) || info.state === 'COMPLETING') {
+    const reason =
+      END_REASONS[info.state] ?? (info.exitCode && info.exitCode !== '0:0' ? 'failed' : 'completed');
+    return { ...base, phase: 'ended', end_reason: reason };
+  }
+  if (QUEUED_STATES.has(info.state)) return { ...base, phase: 'queued', end_reason: null };
+  if (!report) return { ...base, phase: 'starting', end_reason: null };
+  const isStale = age !== null && age > HEALTH_REPORT_STALE_S;
+  const wasEverHealthy = report.replicas.some((r) => r.last_seen !== null);
+  if (!isStale && healthy >= replicasExpected && replicasExpected > 0)
+    return { ...base, phase: 'serving', end_reason: null };
+  if (
+    wasEverHealthy &&
+    (isStale || report.replicas.some((r) => r.last_seen !== null && r.health !== 'HEALTHY'))
+  ) {
+    return { ...base, phase: 'degraded', end_reason: null };
+  }
+  return { ...base, phase: 'starting', end_reason: null };
+}
+
+/** Whether a job in `phase` is at the wait target now (a job that ended first never reaches running or serving). */
+export function hasReached(phase: LifecyclePhase, target: 'running' | 'serving' | 'ended'): boolean {
+  switch (target) {
+    case 'running':
+      return phase === 'starting' || phase === 'serving' || phase === 'degraded';
+    case 'serving':
+      return phase === 'serving';
+    case 'ended':
+      return phase === 'ended';
+  }
+}

@@ -1,0 +1,185 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SmlError } from '../errors.js';
+
+/**
+ * The local record of every launch, one JSON file per launch. Writes are atomic (temp file,
+ * fsync, rename), so a crash mid-write leaves the previous version; concurrent writers to one
+ * launch are serialised by a lock file; idempotency keys are claimed with an exclusive create,
+ * so two retries of one launch can never both submit.
+ */
+
+export interface LaunchJobRecord {
+  /** Index in the chain (0 for a single job). */
+  index: number;
+  /** Tag written into the job's --comment; finds the job from SLURM alone. */
+  tag: string;
+  /** Undefined until sbatch answered (or the tag was found after an ambiguous failure). */
+  job_id?: string;
+  /** `submitting` is written before sbatch is called, so a crash leaves a trace to recover from. */
+  state: 'planned' | 'submitting' | 'submitted' | 'failed';
+  error?: string;
+  /** Rendered scripts of this job (master.sh, head.sh, …). */
+  scripts: Record<string, string>;
+  /** When this job runs, as SML prints it ("runs now → +12h", "9h after 123 starts"). */
+  runs: string;
+}
+
+export interface LaunchRecord {
+  launch_id: string;
+  created_at: string;
+  idempotency_key?: string;
+  system: string;
+  user: string;
+  served_model_name: string;
+  framework: 'sglang' | 'vllm';
+  working_dir: string;
+  /** The resolved LaunchSpec of the first job, as JSON (for log file lists, ports, endpoints). */
+  spec: Record<string, unknown>;
+  request: Record<string, unknown>;
+  jobs: LaunchJobRecord[];
+  warnings: string[];
+}
+
+const LOCK_STALE_MS = 30_000;
+
+export class JobStore {
+  private readonly launchesDir: string;
+  private readonly keysDir: string;
+
+  constructor(readonly root: string) {
+    this.launchesDir = join(root, 'launches');
+    this.keysDir = join(root, 'idempotency');
+  }
+
+  static newLaunchId(): string {
+    return `L${Date.now().toString(36)}${randomUUID().slice(0, 8)}`;
+  }
+
+  async create(record: LaunchRecord): Promise<void> {
+    await mkdir(this.launchesDir, { recursive: true });
+    await this.writeAtomic(this.pathOf(record.launch_id), record);
+  }
+
+  async get(launchId: string): Promise<LaunchRecord | undefined> {
+    try {
+      return JSON.parse(await readFile(this.pathOf(launchId), 'utf8')) as LaunchRecord;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+  }
+
+  /** Read-modify-write one launch under its lock. */
+  async update(launchId: string, change: (record: LaunchRecord) => void): Promise<LaunchRecord> {
+    return this.withLock(launchId, async () => {
+      const record = await this.get(launchId);
+      if (!record) throw new SmlError('NOT_FOUND', `Launch ${launchId} has no local record.`);
+      change(record);
+      await this.writeAtomic(this.pathOf(launchId), record);
+      return record;
+    });
+  }
+
+  async list(): Promise<LaunchRecord[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.launchesDir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+    const records: LaunchRecord[] = [];
+    for (const name of names.filter((n) => n.endsWith('.json'))) {
+      const record = await this.get(name.slice(0, -'.json'.length)).catch(() => undefined);
+      if (record) records.push(record);
+    }
+    return records.sort((a, b) => b.created_at.localeCompare(a.created_at));
+  }
+
+  async findByJobId(jobId: string): Promise<{ launch: LaunchRecord; job: LaunchJobRecord } | undefined> {
+    for (const launch of await this.list()) {
+      const job = launch.jobs.find((j) => j.job_id === jobId);
+      if (job) return { launch, job };
+    }
+    return undefined;
+  }
+
+  /**
+   * Claim an idempotency key for a new launch. Returns the launch id that already owns the key
+   * when an earlier call claimed it, else undefined (and the key now belongs to `launchId`).
+   */
+  async claimIdempotencyKey(key: string, launchId: string): Promise<string | undefined> {
+    await mkdir(this.keysDir, { recursive: true });
+    const path = join(this.keysDir, `${createHash('sha256').update(key).digest('hex')}.json`);
+    try {
+      const handle = await open(path, 'wx');
+      await handle.writeFile(JSON.stringify({ launch_id: launchId }));
+      await handle.sync();
+      await handle.close();
+      return undefined;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      // The owner may still be writing its claim; read until it is complete.
+      for (let attempt = 0; attempt < 50; attempt++) {
+        const text = await readFile(path, 'utf8').catch(() => '');
+        if (text) return (JSON.parse(text) as { launch_id: string }).launch_id;
+        await sleep(20);
+      }
+      throw new SmlError('CONFLICT', `Idempotency key "${key}" is being claimed by another call.`, {
+        hint: 'Retry the call in a moment.',
+      });
+    }
+  }
+
+  private pathOf(launchId: string): string {
+    if (!/^[A-Za-z0-9_-]+$/.test(launchId)) {
+      throw new SmlError('INVALID_ARGUMENT', `"${launchId}" is not a launch id.`);
+    }
+    return join(this.launchesDir, `${launchId}.json`);
+  }
+
+  private async writeAtomic(path: string, value: unknown): Promise<void> {
+    const temp = `${path}.${process.pid}.${randomUUID().slice(0, 8)}.tmp`;
+    const handle = await open(temp, 'w', 0o600);
+    try {
+      await handle.writeFile(`${JSON.stringify(value, null, 2)}\n`);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, path);
+  }
+
+  private async withLock<T>(launchId: string, work: () => Promise<T>): Promise<T> {
+    const lockPath = `${this.pathOf(launchId)}.lock`;
+    const deadline = Date.now() + LOCK_STALE_MS * 2;
+    for (;;) {
+      try {
+        const handle = await open(lockPath, 'wx');
+        await handle.writeFile(`${process.pid} ${Date.now()}`);
+        await handle.close();
+        break;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        // A lock left by a crashed writer is broken after LOCK_STALE_MS.
+        const text = await readFile(lockPath, 'utf8').catch(() => '');
+        const since = Number(text.split(' ')[1] ?? Date.now());
+        if (Date.now() - since > LOCK_STALE_MS) await rm(lockPath, { force: true });
+        else if (Date.now() > deadline)
+          throw new SmlError('CONFLICT', `Launch ${launchId} is locked by another writer.`);
+        else await sleep(10 + Math.random() * 20);
+      }
+    }
+    try {
+      return await work();
+    } finally {
+      await rm(lockPath, { force: true });
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

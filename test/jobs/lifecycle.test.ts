@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { deriveLifecycle, hasReached, parseHealthReport } from '../../src/jobs/lifecycle.js';
+import type { JobInfo } from '../../src/scheduler/scheduler.js';
+
+const running: JobInfo = { jobId: '7', state: 'RUNNING', rawState: 'RUNNING' };
+const now = 1_800_000_000;
+
+function report(healths: string[], lastSeen: (number | null)[], checkedAt = now - 5): string {
+  return JSON.stringify({
+    checked_at: checkedAt,
+    replicas: healths.map((health, i) => ({
+      node_rank: i,
+      node_ip: `10.0.0.${i}`,
+      node_host: `n${i}`,
+      peer_id: null,
+      health,
+      last_seen: lastSeen[i],
+    })),
+  });
+}
+
+describe('parseHealthReport', () => {
+  it('maps unknown health to ERROR and fills the default port', () => {
+    const parsed = parseHealthReport(report(['HEALTHY', 'WEIRD'], [now, null]), 8080);
+    expect(parsed?.replicas.map((r) => [r.health, r.port, r.node_ip])).toEqual([
+      ['HEALTHY', 8080, '10.0.0.0'],
+      ['ERROR', 8080, '10.0.0.1'],
+    ]);
+  });
+  it('treats malformed JSON as no report', () => {
+    expect(parseHealthReport('{"checked_at": 1, "repl', 8080)).toBeUndefined();
+    expect(parseHealthReport('[]', 8080)).toBeUndefined();
+  });
+});
+
+describe('deriveLifecycle', () => {
+  it('walks queued → starting → serving → degraded → ended', () => {
+    expect(deriveLifecycle({ ...running, state: 'PENDING' }, undefined, 2, now).phase).toBe('queued');
+    expect(deriveLifecycle(running, undefined, 2, now).phase).toBe('starting');
+    const starting = parseHealthReport(report(['NOT_DEPLOYED', 'HEALTHY'], [null, now]), 8080);
+    expect(deriveLifecycle(running, starting, 2, now)).toMatchObject({
+      phase: 'starting',
+      replicas_healthy: 1,
+    });
+    const serving = parseHealthReport(report(['HEALTHY', 'HEALTHY'], [now, now]), 8080);
+    expect(deriveLifecycle(running, serving, 2, now)).toMatchObject({
+      phase: 'serving',
+      health_report_age_s: 5,
+    });
+    const degraded = parseHealthReport(report(['HEALTHY', 'NOT_RESPONDING'], [now, now - 60]), 8080);
+    expect(deriveLifecycle(running, degraded, 2, now).phase).toBe('degraded');
+    expect(
+      deriveLifecycle({ ...running, state: 'CANCELLED', rawState: 'CANCELLED by 0' }, serving, 2, now),
+    ).toMatchObject({
+      phase: 'ended',
+      end_reason: 'cancelled',
+    });
+  });
+  it('does not call a stale report serving', () => {
+    const stale = parseHealthReport(report(['HEALTHY'], [now - 600], now - 600), 8080);
+    expect(deriveLifecycle(running, stale, 1, now).phase).toBe('degraded');
+  });
+  it('maps every ending state to a reason', () => {
+    const reasons = ['COMPLETED', 'FAILED', 'TIMEOUT', 'NODE_FAIL', 'PREEMPTED', 'OUT_OF_MEMORY'].map(
+      (state) =>
+        deriveLifecycle({ ...running, state: state as JobInfo['state'] }, undefined, 1, now).end_reason,
+    );
+    expect(reasons).toEqual(['completed', 'failed', 'timeout', 'node_fail', 'preempted', 'out_of_memory']);
+    expect(deriveLifecycle(undefined, undefined, 1, now)).toMatchObject({
+      phase: 'ended',
+      end_reason: 'unknown',
+    });
+  });
+  it('knows when a wait target is reached', () => {
+    expect(hasReached('starting', 'running')).toBe(true);
+    expect(hasReached('ended', 'running')).toBe(false);
+    expect(hasReached('degraded', 'serving')).toBe(false);
+    expect(hasReached('ended', 'ended')).toBe(true);
+  });
+});
