@@ -1,0 +1,535 @@
+import { request } from 'undici';
+import type { SystemProfile } from '../domain/system.js';
+import { SmlError } from '../errors.js';
+import { logger } from '../log.js';
+import type { JobInfo, Scheduler } from '../scheduler/scheduler.js';
+import { decodeUtf8Prefix } from '../text.js';
+import type { JobServiceApi, WaitProgress, WaitResult } from './api.js';
+import { diagnoseFailure, type LogText } from './diagnosis.js';
+import { deriveLifecycle, type HealthReport, hasReached, parseHealthReport } from './lifecycle.js';
+import { parsePrometheusText, summarizeEngineMetrics } from './prometheus.js';
+import type { JobStore, LaunchJobRecord, LaunchRecord } from './store.js';
+import type {
+  CancelResultView,
+  Endpoint,
+  JobStatusView,
+  LaunchResultView,
+  LogChunkView,
+  MetricsSnapshotView,
+  WaitTarget,
+} from './types.js';
+
+/** Every sml-mcp job carries a `--comment` starting with this tag, so SLURM alone can list them. */
+export const JOB_TAG_PREFIX = 'sml-mcp:';
+
+const DEFAULT_LOG_READ_BYTES = 256 * 1024;
+const MAX_LOG_READ_BYTES = 4 * 1024 * 1024;
+const DIAGNOSIS_TAIL_BYTES = 64 * 1024;
+const LOG_FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+/** What the service needs to know of a launch to read its files and endpoints. */
+export interface LaunchLayout {
+  replicas: number;
+  nodesPerReplica: number;
+  /** Port of replica r's engine (packed replicas on one node get distinct ports). */
+  replicaPorts: number[];
+  routerPort: number | null;
+  isOpentelaEnabled: boolean;
+  /** Every log file a job of this launch writes, in reading order. */
+  logFiles: string[];
+}
+
+export interface JobServiceDeps {
+  store: JobStore;
+  /** A profile by name (the default system when undefined); throws SmlError UNKNOWN_SYSTEM / NOT_CONFIGURED. */
+  resolveSystem(name?: string): SystemProfile;
+  schedulerFor(profile: SystemProfile): Scheduler;
+  /** How launches are planned, rendered and submitted (src/jobs/launcher.ts). */
+  launcher?: {
+    launch(
+      request: unknown,
+      options: { dryRun?: boolean; idempotencyKey?: string; signal?: AbortSignal },
+    ): Promise<LaunchResultView>;
+  };
+  /** The layout of a recorded launch (from its stored spec). */
+  layoutOf(record: LaunchRecord): LaunchLayout;
+  pollIntervalMs?: number;
+  now?: () => number;
+}
+
+interface JobRef {
+  jobId: string;
+  launch?: LaunchRecord;
+  job?: LaunchJobRecord;
+  system: SystemProfile;
+}
+
+export class JobService implements JobServiceApi {
+  private readonly workingDirs = new Map<string, Promise<string>>();
+  /** Hints of ended jobs never change; read their logs once. */
+  private readonly endedHints = new Map<string, JobStatusView['failure_hint']>();
+
+  constructor(private readonly deps: JobServiceDeps) {}
+
+  async launch(
+    request: unknown,
+    options: { dryRun?: boolean; idempotencyKey?: string; signal?: AbortSignal } = {},
+  ): Promise<LaunchResultView> {
+    if (!this.deps.launcher) throw new SmlError('INTERNAL', 'No launcher is configured in this job service.');
+    return this.deps.launcher.launch(request, options);
+  }
+
+  async status(
+    jobIds: readonly string[] | undefined,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<JobStatusView[]> {
+    const refs =
+      jobIds === undefined
+        ? await this.myJobs(options.signal)
+        : await Promise.all(jobIds.map((id) => this.refOf(id)));
+    const bySystem = new Map<string, JobRef[]>();
+    for (const ref of refs) bySystem.set(ref.system.name, [...(bySystem.get(ref.system.name) ?? []), ref]);
+    const views: JobStatusView[] = [];
+    for (const group of bySystem.values()) {
+      const scheduler = this.deps.schedulerFor(group[0]!.system);
+      const infos = await scheduler.statuses(
+        group.map((r) => r.jobId),
+        { signal: options.signal },
+      );
+      for (const ref of group)
+        views.push(await this.viewOf(ref, infos.get(ref.jobId), scheduler, options.signal));
+    }
+    const order = new Map(refs.map((r, i) => [r.jobId, i]));
+    return views.sort((a, b) => (order.get(a.job_id) ?? 0) - (order.get(b.job_id) ?? 0));
+  }
+
+  async waitFor(
+    jobIds: readonly string[],
+    target: WaitTarget,
+    options: {
+      timeoutS: number;
+      signal?: AbortSignal;
+      onProgress?: (progress: WaitProgress) => void | Promise<void>;
+    },
+  ): Promise<WaitResult> {
+    const started = this.now();
+    const deadline = started + options.timeoutS * 1000;
+    for (;;) {
+      const statuses = await this.status(jobIds, { signal: options.signal });
+      const isDone = statuses.every((s) => hasReached(s.phase, target));
+      const hasEndedFirst = target !== 'ended' && statuses.some((s) => s.phase === 'ended');
+      await options.onProgress?.({
+        elapsed_s: Math.round((this.now() - started) / 1000),
+        message: statuses.map(describeProgress).join('; '),
+        statuses,
+      });
+      if (isDone || hasEndedFirst) return { reached: isDone, timed_out: false, statuses };
+      if (this.now() >= deadline) return { reached: false, timed_out: true, statuses };
+      await sleep(
+        Math.min(this.deps.pollIntervalMs ?? 2000, Math.max(0, deadline - this.now())),
+        options.signal,
+      );
+    }
+  }
+
+  async readLog(
+    jobId: string,
+    file: string,
+    options: { cursor?: number; tailLines?: number; maxBytes?: number; signal?: AbortSignal } = {},
+  ): Promise<LogChunkView> {
+    if (!LOG_FILE_NAME.test(file)) {
+      throw new SmlError('INVALID_ARGUMENT', `"${file}" is not a log file name.`, {
+        hint: "Use a plain file name such as log.out, log.err, replica_0.out or router.err (see the job's log list).",
+      });
+    }
+    if (options.cursor !== undefined && (!Number.isInteger(options.cursor) || options.cursor < 0)) {
+      throw new SmlError('INVALID_ARGUMENT', `cursor ${options.cursor} is not a byte offset.`, {
+        hint: 'Pass the next_cursor of the previous read, or 0 to start at the beginning.',
+      });
+    }
+    const ref = await this.refOf(jobId);
+    const scheduler = this.deps.schedulerFor(ref.system);
+    const path = `${await this.logDirOf(ref, scheduler)}/${file}`;
+    const callOptions = { signal: options.signal };
+    const size = await scheduler.fileSize(path, callOptions);
+    const base = { job_id: jobId, file };
+    if (size === undefined) {
+      return {
+        ...base,
+        text: '',
+        next_cursor: options.cursor ?? 0,
+        size: 0,
+        is_missing: true,
+        has_more: false,
+      };
+    }
+    const maxBytes = Math.min(options.maxBytes ?? DEFAULT_LOG_READ_BYTES, MAX_LOG_READ_BYTES);
+    if (options.tailLines !== undefined && options.cursor === undefined) {
+      const start = Math.max(0, size - maxBytes);
+      const chunk = await scheduler.readFile(path, start, size - start, callOptions);
+      const { text } = decodeUtf8Prefix(skipContinuationBytes(chunk.data, start > 0));
+      const lines = text.split('\n');
+      const hasFinalNewline = text.endsWith('\n');
+      const body = hasFinalNewline ? lines.slice(0, -1) : lines;
+      const tail =
+        body.slice(-options.tailLines).join('\n') + (hasFinalNewline && body.length > 0 ? '\n' : '');
+      return {
+        ...base,
+        text: tail,
+        next_cursor: start + chunk.data.length,
+        size: chunk.size,
+        is_missing: false,
+        has_more: false,
+      };
+    }
+    const cursor = Math.min(options.cursor ?? 0, size);
+    const chunk = await scheduler.readFile(path, cursor, maxBytes, callOptions);
+    const { text, consumed } = decodeUtf8Prefix(chunk.data);
+    return {
+      ...base,
+      text,
+      next_cursor: cursor + consumed,
+      size: chunk.size,
+      is_missing: false,
+      has_more: cursor + consumed < chunk.size,
+    };
+  }
+
+  async listLogFiles(jobId: string): Promise<string[]> {
+    const ref = await this.refOf(jobId);
+    if (!ref.launch) return ['log.out', 'log.err'];
+    return this.deps.layoutOf(ref.launch).logFiles;
+  }
+
+  async describeCancel(jobId: string, options: { wholeChain?: boolean } = {}) {
+    const ref = await this.refOf(jobId);
+    const targets = this.cancelTargets(ref, options.wholeChain ?? true);
+    const isOurs = ref.launch !== undefined || (await this.isTaggedOurs(ref));
+    const what = ref.launch
+      ? `${ref.launch.served_model_name} (${ref.launch.framework}) on ${ref.system.name}`
+      : `job ${jobId} on ${ref.system.name}`;
+    const summary =
+      targets.length > 1
+        ? `Cancel ${targets.length} jobs of the chain serving ${what}: ${targets.join(', ')}?`
+        : `Cancel job ${jobId} serving ${what}?`;
+    return { job_ids: targets, summary, is_ours: isOurs };
+  }
+
+  async cancel(
+    jobId: string,
+    options: { wholeChain?: boolean; allowForeign?: boolean; signal?: AbortSignal } = {},
+  ): Promise<CancelResultView[]> {
+    const ref = await this.refOf(jobId);
+    if (!ref.launch && !options.allowForeign && !(await this.isTaggedOurs(ref, options.signal))) {
+      throw new SmlError('NOT_OWNED', `Job ${jobId} was not launched by sml-mcp.`, {
+        hint: 'Cancel it with scancel yourself, or pass allow_foreign: true if you really mean to cancel it from here.',
+      });
+    }
+    const scheduler = this.deps.schedulerFor(ref.system);
+    const results: CancelResultView[] = [];
+    // Later jobs of a chain first, so no successor starts while its predecessors are being cancelled.
+    for (const target of this.cancelTargets(ref, options.wholeChain ?? true).reverse()) {
+      const result = await scheduler.cancel(target, { signal: options.signal });
+      results.push({
+        job_id: target,
+        cancelled: !result.alreadyEnded,
+        already_ended: result.alreadyEnded,
+        note: result.note ?? null,
+      });
+    }
+    return results.reverse();
+  }
+
+  async scripts(jobId: string): Promise<Record<string, string>> {
+    const ref = await this.refOf(jobId);
+    if (!ref.job) {
+      throw new SmlError('NOT_FOUND', `Job ${jobId} has no local record, so its scripts are unknown here.`, {
+        hint: "Scripts are kept for jobs launched from this machine; the job's working directory on the cluster holds the extracted rank scripts under ~/.sml/job-<id>/.",
+      });
+    }
+    return ref.job.scripts;
+  }
+
+  async metrics(jobId: string, options: { signal?: AbortSignal } = {}): Promise<MetricsSnapshotView> {
+    const [status] = await this.status([jobId], options);
+    const replicas = await Promise.all(
+      status!.endpoints
+        .filter((e) => e.kind === 'replica')
+        .map(async (endpoint) => {
+          const url = endpoint.url.replace(/\/v1$/, '/metrics');
+          const empty = {
+            replica: endpoint.replica ?? 0,
+            url,
+            requests_running: null,
+            requests_queued: null,
+            prompt_tokens_total: null,
+            generation_tokens_total: null,
+            generation_throughput_tps: null,
+            kv_cache_usage: null,
+            ttft_seconds: { p50: null, p90: null, p99: null },
+          };
+          try {
+            const response = await request(url, {
+              headersTimeout: 3000,
+              bodyTimeout: 3000,
+              signal: options.signal,
+            });
+            const body = await response.body.text();
+            if (response.statusCode !== 200)
+              return { ...empty, reachable: false, error: `HTTP ${response.statusCode}` };
+            return {
+              ...empty,
+              ...summarizeEngineMetrics(parsePrometheusText(body)),
+              reachable: true,
+              error: null,
+            };
+          } catch (error) {
+            return {
+              ...empty,
+              reachable: false,
+              error: `not reachable from this machine: ${(error as Error).message}`,
+            };
+          }
+        }),
+    );
+    return {
+      job_id: jobId,
+      collected_at: new Date(this.now()).toISOString(),
+      replicas,
+      replica_health: status!.replica_health,
+    };
+  }
+
+  async knownJobIds(): Promise<string[]> {
+    const launches = await this.deps.store.list();
+    return launches.flatMap((l) => l.jobs.flatMap((j) => (j.job_id ? [j.job_id] : [])).reverse());
+  }
+
+  // ——— internals ———
+
+  private now(): number {
+    return this.deps.now?.() ?? Date.now();
+  }
+
+  private async refOf(jobId: string): Promise<JobRef> {
+    if (!/^\d+(?:_\d+)?$/.test(jobId)) {
+      throw new SmlError('INVALID_ARGUMENT', `"${jobId}" is not a SLURM job id.`, {
+        hint: 'Job ids are numbers such as 12345; call status without ids to list your jobs.',
+      });
+    }
+    const found = await this.deps.store.findByJobId(jobId);
+    if (found)
+      return {
+        jobId,
+        launch: found.launch,
+        job: found.job,
+        system: this.deps.resolveSystem(found.launch.system),
+      };
+    return { jobId, system: this.deps.resolveSystem() };
+  }
+
+  /** Recorded launches that may still matter, plus tagged jobs SLURM knows on the default system. */
+  private async myJobs(signal?: AbortSignal): Promise<JobRef[]> {
+    const refs = new Map<string, JobRef>();
+    for (const launch of await this.deps.store.list()) {
+      for (const job of launch.jobs) {
+        if (job.job_id)
+          refs.set(job.job_id, {
+            jobId: job.job_id,
+            launch,
+            job,
+            system: this.deps.resolveSystem(launch.system),
+          });
+      }
+    }
+    try {
+      const system = this.deps.resolveSystem();
+      const tagged = await this.deps.schedulerFor(system).findTaggedJobs(JOB_TAG_PREFIX, { signal });
+      for (const info of tagged)
+        if (!refs.has(info.jobId)) refs.set(info.jobId, { jobId: info.jobId, system });
+    } catch (error) {
+      logger.debug({ err: error }, 'no default system to list tagged jobs from');
+    }
+    return [...refs.values()];
+  }
+
+  private cancelTargets(ref: JobRef, wholeChain: boolean): string[] {
+    if (!ref.launch || !wholeChain) return [ref.jobId];
+    return ref.launch.jobs.flatMap((j) => (j.job_id ? [j.job_id] : []));
+  }
+
+  private async isTaggedOurs(ref: JobRef, signal?: AbortSignal): Promise<boolean> {
+    const infos = await this.deps.schedulerFor(ref.system).statuses([ref.jobId], { signal });
+    const info = infos.get(ref.jobId);
+    if (!info) {
+      throw new SmlError('NOT_FOUND', `Job ${ref.jobId} is unknown to ${ref.system.name}.`, {
+        hint: "Check the id; jobs that ended long ago leave the scheduler's records.",
+      });
+    }
+    return info.comment?.startsWith(JOB_TAG_PREFIX) ?? false;
+  }
+
+  private workingDirOf(system: SystemProfile, scheduler: Scheduler): Promise<string> {
+    let dir = this.workingDirs.get(system.name);
+    if (!dir) {
+      dir = scheduler.workingDir();
+      dir.catch(() => this.workingDirs.delete(system.name));
+      this.workingDirs.set(system.name, dir);
+    }
+    return dir;
+  }
+
+  private async logDirOf(ref: JobRef, scheduler: Scheduler): Promise<string> {
+    const workingDir = ref.launch?.working_dir ?? (await this.workingDirOf(ref.system, scheduler));
+    return `${workingDir}/logs/${ref.jobId}`;
+  }
+
+  private async viewOf(
+    ref: JobRef,
+    info: JobInfo | undefined,
+    scheduler: Scheduler,
+    signal?: AbortSignal,
+  ): Promise<JobStatusView> {
+    const layout = ref.launch ? this.deps.layoutOf(ref.launch) : undefined;
+    const replicasExpected = layout?.replicas ?? 0;
+    const logDir = await this.logDirOf(ref, scheduler);
+    const isActive = info !== undefined && info.state !== 'PENDING';
+    const report = isActive ? await this.readHealthReport(scheduler, logDir, layout, signal) : undefined;
+    const lifecycle = deriveLifecycle(info, report, replicasExpected, this.now() / 1000);
+    let failureHint: JobStatusView['failure_hint'] = null;
+    if (
+      lifecycle.phase === 'ended' &&
+      lifecycle.end_reason !== 'cancelled' &&
+      lifecycle.end_reason !== 'completed'
+    ) {
+      failureHint = this.endedHints.get(ref.jobId) ?? null;
+      if (!this.endedHints.has(ref.jobId)) {
+        failureHint = diagnoseFailure(await this.readErrorTails(scheduler, logDir, layout, signal), info);
+        this.endedHints.set(ref.jobId, failureHint);
+      }
+    } else if (lifecycle.phase === 'starting' || lifecycle.phase === 'degraded') {
+      // A replica that crashed while the job still runs shows up here before SLURM ends the job.
+      failureHint = diagnoseFailure(await this.readErrorTails(scheduler, logDir, layout, signal), info);
+    }
+    const launch = ref.launch;
+    return {
+      job_id: ref.jobId,
+      launch_id: launch?.launch_id ?? '',
+      chain_index: ref.job?.index ?? 0,
+      chain_length: launch?.jobs.length ?? 1,
+      served_model_name: launch?.served_model_name ?? '',
+      framework: launch?.framework ?? 'sglang',
+      system: ref.system.name,
+      phase: lifecycle.phase,
+      end_reason: lifecycle.end_reason,
+      slurm_state: info?.state ?? 'UNKNOWN',
+      slurm_reason: info?.reason && info.reason !== 'None' ? info.reason : null,
+      submitted_at: info?.submitTime ?? null,
+      started_at: info?.startTime ?? null,
+      ended_at: lifecycle.phase === 'ended' ? (info?.endTime ?? null) : null,
+      nodes: info?.nodes ?? [],
+      endpoints: lifecycle.phase === 'ended' ? [] : endpointsOf(report, layout, ref.system),
+      replicas_expected: replicasExpected,
+      replicas_healthy: lifecycle.replicas_healthy,
+      replica_health: report?.replicas ?? [],
+      health_report_age_s: lifecycle.health_report_age_s,
+      failure_hint: failureHint,
+      is_recorded_locally: launch !== undefined,
+    };
+  }
+
+  private async readHealthReport(
+    scheduler: Scheduler,
+    logDir: string,
+    layout: LaunchLayout | undefined,
+    signal?: AbortSignal,
+  ): Promise<HealthReport | undefined> {
+    try {
+      const chunk = await scheduler.readFile(`${logDir}/replica_health.json`, 0, 1024 * 1024, { signal });
+      const report = parseHealthReport(chunk.data.toString('utf8'), layout?.replicaPorts[0] ?? 8080);
+      if (report && layout) {
+        for (const replica of report.replicas)
+          replica.port = layout.replicaPorts[replica.replica] ?? replica.port;
+      }
+      return report;
+    } catch (error) {
+      if (error instanceof SmlError && error.code === 'NOT_FOUND') return undefined;
+      throw error;
+    }
+  }
+
+  private async readErrorTails(
+    scheduler: Scheduler,
+    logDir: string,
+    layout: LaunchLayout | undefined,
+    signal?: AbortSignal,
+  ): Promise<LogText[]> {
+    const files = (layout?.logFiles ?? ['log.out', 'log.err']).filter(
+      (f) => f.endsWith('.err') || f === 'log.out',
+    );
+    const texts: LogText[] = [];
+    for (const file of files) {
+      const path = `${logDir}/${file}`;
+      const size = await scheduler.fileSize(path, { signal });
+      if (!size) continue;
+      const start = Math.max(0, size - DIAGNOSIS_TAIL_BYTES);
+      const chunk = await scheduler.readFile(path, start, size - start, { signal });
+      texts.push({ file, text: decodeUtf8Prefix(skipContinuationBytes(chunk.data, start > 0), true).text });
+    }
+    return texts;
+  }
+}
+
+function endpointsOf(
+  report: HealthReport | undefined,
+  layout: LaunchLayout | undefined,
+  system: SystemProfile,
+): Endpoint[] {
+  const endpoints: Endpoint[] = [];
+  for (const replica of report?.replicas ?? []) {
+    if (replica.node_ip)
+      endpoints.push({
+        kind: 'replica',
+        replica: replica.replica,
+        url: `http://${replica.node_ip}:${replica.port}/v1`,
+      });
+  }
+  const firstIp = report?.replicas[0]?.node_ip;
+  if (layout?.routerPort && firstIp)
+    endpoints.push({ kind: 'router', url: `http://${firstIp}:${layout.routerPort}/v1` });
+  if (layout?.isOpentelaEnabled && system.gatewayUrl)
+    endpoints.push({ kind: 'gateway', url: `${system.gatewayUrl}/v1` });
+  return endpoints;
+}
+
+function describeProgress(status: JobStatusView): string {
+  const health =
+    status.replicas_expected > 0
+      ? ` (${status.replicas_healthy}/${status.replicas_expected} replicas healthy)`
+      : '';
+  const ending = status.phase === 'ended' ? `(${status.end_reason})` : '';
+  return `job ${status.job_id}: ${status.phase}${ending}${health}`;
+}
+
+/** A read that starts mid-file may start inside a UTF-8 sequence; drop its continuation bytes. */
+function skipContinuationBytes(data: Buffer, isMidFile: boolean): Buffer {
+  if (!isMidFile) return data;
+  let start = 0;
+  while (start < data.length && start < 4 && (data[start]! & 0xc0) === 0x80) start++;
+  return data.subarray(start);
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new SmlError('CANCELLED', 'The wait was cancelled.'));
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new SmlError('CANCELLED', 'The wait was cancelled.'));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
