@@ -167,7 +167,8 @@ export class JobService implements JobServiceApi {
     if (options.tailLines !== undefined && options.cursor === undefined) {
       const start = Math.max(0, size - maxBytes);
       const chunk = await scheduler.readFile(path, start, size - start, callOptions);
-      const { text } = decodeUtf8Prefix(skipContinuationBytes(chunk.data, start > 0));
+      const data = skipContinuationBytes(chunk.data, start > 0);
+      const { text, consumed } = decodeUtf8Prefix(data);
       const lines = text.split('\n');
       const hasFinalNewline = text.endsWith('\n');
       const body = hasFinalNewline ? lines.slice(0, -1) : lines;
@@ -176,7 +177,7 @@ export class JobService implements JobServiceApi {
       return {
         ...base,
         text: tail,
-        next_cursor: start + chunk.data.length,
+        next_cursor: start + (chunk.data.length - data.length) + consumed,
         size: chunk.size,
         is_missing: false,
         has_more: false,
