@@ -1,0 +1,46 @@
+import type { ResolvedConfig } from '../src/config/load.js';
+import type { SystemProfile } from '../src/domain/system.js';
+import type { JobServiceApi } from '../src/jobs/api.js';
+import type { Scheduler } from '../src/scheduler/scheduler.js';
+
+/**
+ * What one MCP server (one per connection) is built from. Long-lived state (jobs, watchers of
+ * the cluster) lives in these shared services, never in the McpServer.
+ */
+export interface ServerDeps {
+  jobs: JobServiceApi;
+  catalog: CatalogApi;
+  systems: SystemsApi;
+  sizer: SizerApi;
+  config: ResolvedConfig;
+  /** How often subscribed resources (growing logs, job states) are checked, in ms; default 2000. */
+  watchIntervalMs?: number;
+  /** Server version reported in initialize; default the package version. */
+  version?: string;
+}
+
+export interface SystemsApi {
+  /** Built-in and configured system profiles. */
+  profiles(): readonly SystemProfile[];
+  /** A scheduler for the system; throws SmlError NOT_CONFIGURED when its credentials are missing. */
+  schedulerFor(system: SystemProfile): Scheduler;
+}
+
+/** A model of the catalog as tools show it. */
+export interface CatalogModelView {
+  model: string;
+  framework: 'sglang' | 'vllm';
+  nodes_per_replica: number;
+  framework_args: string;
+  environment: string | null;
+  source: 'shipped' | 'config';
+}
+
+export interface CatalogApi {
+  models(): readonly CatalogModelView[];
+}
+
+export interface SizerApi {
+  /** Input schema of the planner (a zod object); the size_model tool advertises it. */
+  size(input: unknown, options?: { signal?: AbortSignal }): Promise<Record<string, unknown>>;
+}

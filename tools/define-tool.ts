@@ -1,0 +1,70 @@
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import type {
+  ResourceLink,
+  ServerNotification,
+  ServerRequest,
+  ToolAnnotations,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { z } from 'zod';
+import type { ServerDeps } from '../server/deps.js';
+
+/**
+ * The shape of every tool: a declarative object whose annotations derive from `kind` and
+ * `touchesCluster`. Handlers return data and a short text, or throw an SmlError; the registry
+ * (tools/index.ts) turns both into MCP results in one place.
+ */
+
+export type ToolKind = 'read' | 'create' | 'destructive';
+export type ToolExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+
+export interface ToolContext {
+  deps: ServerDeps;
+  /** The session's server: client capabilities, elicitation. */
+  mcp: McpServer;
+  extra: ToolExtra;
+}
+
+export interface ToolReply<Out> {
+  structured: Out;
+  /** Short summary for a person or an agent reading text only. */
+  text: string;
+  /** Resources worth reading next, sent as `resource_link` content items. */
+  links?: ResourceLink[];
+}
+
+export interface ToolDefinition<In extends z.ZodObject = z.ZodObject, Out extends z.ZodObject = z.ZodObject> {
+  /** snake_case, never renamed once released. */
+  name: string;
+  title: string;
+  /** The agent's documentation of the tool: when to use it, what it returns, what to do next. */
+  description: string;
+  kind: ToolKind;
+  /** Whether the tool talks to a cluster (the open world) rather than local data. */
+  touchesCluster: boolean;
+  input: In;
+  output: Out;
+  /** Whether the text content repeats the structured result as JSON (default true; logs carries the text itself). */
+  mirrorsJson?: boolean;
+  run(args: z.output<In>, context: ToolContext): Promise<ToolReply<z.output<Out>>>;
+}
+
+export function defineTool<In extends z.ZodObject, Out extends z.ZodObject>(
+  tool: ToolDefinition<In, Out>,
+): ToolDefinition<In, Out> {
+  return tool;
+}
+
+/** All four MCP hints from the tool's kind, so they can never disagree with what it does. */
+export function annotationsFor(
+  tool: Pick<ToolDefinition, 'title' | 'kind' | 'touchesCluster'>,
+): ToolAnnotations {
+  return {
+    title: tool.title,
+    readOnlyHint: tool.kind === 'read',
+    destructiveHint: tool.kind === 'destructive',
+    // Reading twice changes nothing; cancelling an ended job is a no-op; launching twice submits twice.
+    idempotentHint: tool.kind !== 'create',
+    openWorldHint: tool.touchesCluster,
+  };
+}
