@@ -1,0 +1,395 @@
+import { dirname, isAbsolute, posix, relative } from 'node:path';
+import { SmlError } from '../../errors.js';
+import { logger } from '../../log.js';
+import {
+  type CallOptions,
+  type CancelResult,
+  ENDED_STATES,
+  type FileChunk,
+  type Identity,
+  type JobInfo,
+  type Partition,
+  type Reservation,
+  type Scheduler,
+  type SubmitRequest,
+  type SubmitResult,
+} from '../scheduler.js';
+import {
+  FIELD_SEPARATOR,
+  JOB_ID_PATTERN,
+  parsePartitions,
+  parseReservations,
+  parseSacctOutput,
+  parseSbatchJobId,
+  parseScontrolJobs,
+  parseSqueueOutput,
+  SACCT_FIELDS,
+  SQUEUE_FORMAT,
+} from './parse.js';
+import { type ClusterRunner, type CommandResult, stderrSummary } from './runner.js';
+
+export interface SlurmBackendOptions {
+  /** How many days back `findTaggedJobs` looks in accounting (default 7). */
+  historyDays?: number;
+  /** Timeout of one sbatch call in milliseconds (default 120 s; the runner's default applies elsewhere). */
+  submitTimeoutMs?: number;
+}
+
+/** Largest single read: a log is followed by many bounded reads, never one huge one. */
+const MAX_READ_BYTES = 64 * 1024 * 1024;
+const SACCT_OUTPUT_ARGS = ['-X', '-n', '-P', `--delimiter=${FIELD_SEPARATOR}`, '-o', SACCT_FIELDS.join(',')];
+
+/**
+ * The Scheduler over the SLURM command-line tools, run by a ClusterRunner (locally or over SSH).
+ * Status is batched: one squeue for every job asked for, plus one sacct (or scontrol when accounting
+ * is disabled) for those squeue no longer shows and for ended ones (their exit code).
+ */
+export class SlurmCliScheduler implements Scheduler {
+  readonly kind: 'slurm' | 'ssh';
+  private identity?: Promise<Identity>;
+  /** Learned from the first sacct answer "accounting storage is disabled"; scontrol is used from then on. */
+  private isAccountingDisabled = false;
+  private readonly historyDays: number;
+  private readonly submitTimeoutMs: number;
+
+  constructor(
+    readonly runner: ClusterRunner,
+    options: SlurmBackendOptions = {},
+  ) {
+    this.kind = runner.kind === 'ssh' ? 'ssh' : 'slurm';
+    this.historyDays = options.historyDays ?? 7;
+    this.submitTimeoutMs = options.submitTimeoutMs ?? 120_000;
+  }
+
+  whoami(options: CallOptions = {}): Promise<Identity> {
+    if (!this.identity) {
+      this.identity = this.lookUpIdentity(options);
+      // A failed look-up is not cached: the next call tries again.
+      this.identity.catch(() => {
+        this.identity = undefined;
+      });
+    }
+    return this.identity;
+  }
+
+  private async lookUpIdentity(options: CallOptions): Promise<Identity> {
+    const user = await this.singleLine(['id', '-un'], options);
+    const home = await this.singleLine(['printenv', 'HOME'], options);
+    if (!isAbsolute(home)) {
+      throw new SmlError(
+        'SCHEDULER_ERROR',
+        `The home directory on ${this.runner.target} is "${home}", not absolute.`,
+      );
+    }
+    let defaultAccount: string | undefined;
+    const sacctmgr = await this.runner.run(
+      ['sacctmgr', '-nP', 'show', 'user', user, 'format=DefaultAccount'],
+      options,
+    );
+    if (sacctmgr.exitCode === 0) defaultAccount = firstLine(sacctmgr.stdout.toString('utf8'));
+    // Without accounting SLURM charges nothing; the primary group is what SML used as the account.
+    if (!defaultAccount) defaultAccount = await this.singleLine(['id', '-gn'], options);
+    return { user, defaultAccount, home };
+  }
+
+  async workingDir(options: CallOptions = {}): Promise<string> {
+    const { home } = await this.whoami(options);
+    return posix.join(home!, '.sml');
+  }
+
+  async submit(request: SubmitRequest, options: CallOptions = {}): Promise<SubmitResult> {
+    requireAbsolute(request.scriptPath, 'script path');
+    requireAbsolute(request.workingDir, 'working directory');
+    await this.runner.writeFile(request.scriptPath, request.script, { ...options, mode: 0o700 });
+    if (!isInside(dirname(request.scriptPath), request.workingDir)) {
+      await this.runner.mkdir([request.workingDir], options);
+    }
+    const argv = ['sbatch', '--parsable', '--chdir', request.workingDir, request.scriptPath];
+    let result: CommandResult;
+    try {
+      result = await this.runner.run(argv, { ...options, timeoutMs: this.submitTimeoutMs });
+    } catch (error) {
+      return this.recoverAmbiguousSubmit(request, error, options);
+    }
+    if (result.exitCode !== 0) {
+      throw new SmlError(
+        'SUBMIT_FAILED',
+        `sbatch refused ${request.scriptPath} (exit ${result.exitCode}): ${stderrSummary(result.stderr, 1000)}`,
+        {
+          hint: 'Check the partition, account, reservation and time limit against `partitions`/`whoami`, then launch again.',
+          details: { scriptPath: request.scriptPath },
+        },
+      );
+    }
+    const jobId = parseSbatchJobId(result.stdout.toString('utf8'));
+    if (!jobId) {
+      throw new SmlError('SUBMIT_FAILED', `sbatch printed no job id for ${request.scriptPath}.`, {
+        hint: `Look for a job with comment "${request.tag}" (status of all jobs) before launching again.`,
+        details: { stdout: stderrSummary(result.stdout.toString('utf8'), 500) },
+      });
+    }
+    return { jobId };
+  }
+
+  /** sbatch timed out or the connection dropped: the job may exist; its tag tells. */
+  private async recoverAmbiguousSubmit(
+    request: SubmitRequest,
+    error: unknown,
+    options: CallOptions,
+  ): Promise<SubmitResult> {
+    const isAmbiguous =
+      error instanceof SmlError && (error.code === 'TIMEOUT' || error.code === 'SCHEDULER_UNREACHABLE');
+    if (!isAmbiguous || request.tag === '') throw error;
+    try {
+      const found = await this.findTaggedJobs(request.tag, options);
+      const matching = found.filter((job) => job.comment === request.tag);
+      if (matching.length === 1) {
+        logger.warn(
+          { jobId: matching[0]!.jobId, tag: request.tag },
+          'sbatch answer lost; job found by its tag',
+        );
+        return { jobId: matching[0]!.jobId };
+      }
+    } catch {
+      // The cluster is still unreachable; report the original failure below.
+    }
+    throw new SmlError('SUBMIT_FAILED', `${error.message} The job may or may not have been submitted.`, {
+      hint: `Look for a job with comment "${request.tag}" before launching again, so it does not run twice.`,
+      cause: error,
+    });
+  }
+
+  async statuses(jobIds: readonly string[], options: CallOptions = {}): Promise<Map<string, JobInfo>> {
+    const ids = [...new Set(jobIds)];
+    for (const id of ids) requireJobId(id);
+    const found = new Map<string, JobInfo>();
+    if (ids.length === 0) return found;
+    for (const job of await this.squeue([`--jobs=${ids.join(',')}`, '--states=all'], options)) {
+      if (ids.includes(job.jobId)) found.set(job.jobId, job);
+    }
+    // squeue has no exit code; accounting (or scontrol) gives it for ended jobs, and knows the ones squeue forgot.
+    const needDetails = ids.filter((id) => {
+      const job = found.get(id);
+      return job === undefined || ENDED_STATES.has(job.state);
+    });
+    if (needDetails.length > 0) {
+      for (const job of await this.endedJobs(needDetails, options)) {
+        if (!needDetails.includes(job.jobId)) continue;
+        mergeJob(found, job);
+      }
+    }
+    return found;
+  }
+
+  /** Jobs by id from accounting, or from the controller's table when accounting is disabled. */
+  private async endedJobs(ids: readonly string[], options: CallOptions): Promise<JobInfo[]> {
+    const fromSacct = await this.sacct(['-j', ids.join(',')], options);
+    if (fromSacct !== undefined) return fromSacct;
+    return this.scontrolJobs(options);
+  }
+
+  async findTaggedJobs(tagPrefix: string, options: CallOptions = {}): Promise<JobInfo[]> {
+    if (tagPrefix === '') {
+      throw new SmlError('INVALID_ARGUMENT', 'The tag prefix is empty.', {
+        hint: 'Give the sml-mcp job tag prefix.',
+      });
+    }
+    const { user } = await this.whoami(options);
+    const hasTag = (job: JobInfo) => job.comment?.startsWith(tagPrefix) === true;
+    const found = new Map<string, JobInfo>();
+    for (const job of await this.squeue(['--me', '--states=all'], options)) {
+      if (hasTag(job)) found.set(job.jobId, job);
+    }
+    const history =
+      (await this.sacct(['-u', user, '-S', `now-${this.historyDays}days`], options)) ??
+      (await this.scontrolJobs(options)).filter((job) => job.user === user);
+    for (const job of history) {
+      if (hasTag(job)) mergeJob(found, job);
+    }
+    return [...found.values()];
+  }
+
+  async cancel(jobId: string, options: CallOptions = {}): Promise<CancelResult> {
+    requireJobId(jobId);
+    const result = await this.runner.run(['scancel', jobId], options);
+    const stderr = result.stderr;
+    if (result.exitCode === 0 && !/error/i.test(stderr)) return { jobId, alreadyEnded: false };
+    if (/already completing or completed/i.test(stderr)) {
+      return {
+        jobId,
+        alreadyEnded: true,
+        note: `Job ${jobId} had already ended (or was ending); nothing to cancel.`,
+      };
+    }
+    if (/Invalid job id specified/i.test(stderr)) {
+      // The controller forgot the job; accounting tells whether it ever existed.
+      const known = (await this.statuses([jobId], options)).get(jobId);
+      if (known && ENDED_STATES.has(known.state)) {
+        return {
+          jobId,
+          alreadyEnded: true,
+          note: `Job ${jobId} had already ended (${known.rawState}); nothing to cancel.`,
+        };
+      }
+      throw new SmlError('NOT_FOUND', `SLURM on ${this.runner.target} does not know job ${jobId}.`, {
+        hint: 'Check the job id (status lists your jobs); jobs that ended long ago may be gone from SLURM.',
+        details: { jobId },
+      });
+    }
+    if (/Access\/permission denied|Permission denied/i.test(stderr)) {
+      throw new SmlError(
+        'PERMISSION_DENIED',
+        `SLURM refused to cancel job ${jobId}: it belongs to another user.`,
+        {
+          details: { jobId },
+        },
+      );
+    }
+    throw commandFailure('scancel', result, this.runner.target);
+  }
+
+  readFile(path: string, offset: number, maxBytes: number, options: CallOptions = {}): Promise<FileChunk> {
+    requireAbsolute(path, 'file path');
+    if (!Number.isSafeInteger(offset) || offset < 0) {
+      throw new SmlError('INVALID_ARGUMENT', `Offset ${offset} is not a byte offset.`, {
+        hint: 'Give a whole number ≥ 0 (the cursor of the previous read).',
+      });
+    }
+    if (!Number.isSafeInteger(maxBytes) || maxBytes < 1 || maxBytes > MAX_READ_BYTES) {
+      throw new SmlError('INVALID_ARGUMENT', `Read size ${maxBytes} is out of range.`, {
+        hint: `Give a whole number between 1 and ${MAX_READ_BYTES}.`,
+      });
+    }
+    return this.runner.readRange(path, offset, maxBytes, options);
+  }
+
+  fileSize(path: string, options: CallOptions = {}): Promise<number | undefined> {
+    requireAbsolute(path, 'file path');
+    return this.runner.fileSize(path, options);
+  }
+
+  writeFile(
+    path: string,
+    content: string | Buffer,
+    options: CallOptions & { mode?: number } = {},
+  ): Promise<void> {
+    requireAbsolute(path, 'file path');
+    return this.runner.writeFile(path, content, options);
+  }
+
+  mkdir(path: string, options: CallOptions = {}): Promise<void> {
+    requireAbsolute(path, 'directory');
+    return this.runner.mkdir([path], options);
+  }
+
+  async partitions(options: CallOptions = {}): Promise<Partition[]> {
+    const result = await this.runner.run(['scontrol', 'show', 'partition', '--oneliner'], options);
+    if (result.exitCode !== 0) throw commandFailure('scontrol show partition', result, this.runner.target);
+    return parsePartitions(result.stdout.toString('utf8'));
+  }
+
+  async reservations(options: CallOptions = {}): Promise<Reservation[]> {
+    const result = await this.runner.run(['scontrol', 'show', 'reservation', '--oneliner'], options);
+    const stdout = result.stdout.toString('utf8');
+    if (result.exitCode !== 0 && !/No reservations in the system/.test(stdout + result.stderr)) {
+      throw commandFailure('scontrol show reservation', result, this.runner.target);
+    }
+    return parseReservations(stdout);
+  }
+
+  private async squeue(selection: readonly string[], options: CallOptions): Promise<JobInfo[]> {
+    const result = await this.runner.run(['squeue', ...selection, '-h', '-o', SQUEUE_FORMAT], options);
+    if (result.exitCode !== 0) {
+      // squeue fails outright when every id asked for is unknown to the controller.
+      if (/Invalid job id specified/i.test(result.stderr)) return [];
+      throw commandFailure('squeue', result, this.runner.target);
+    }
+    return parseSqueueOutput(result.stdout.toString('utf8'));
+  }
+
+  /** sacct with the standard fields; undefined when accounting is disabled on this cluster. */
+  private async sacct(selection: readonly string[], options: CallOptions): Promise<JobInfo[] | undefined> {
+    if (this.isAccountingDisabled) return undefined;
+    const result = await this.runner.run(['sacct', ...selection, ...SACCT_OUTPUT_ARGS], options);
+    if (result.exitCode !== 0 || /accounting storage is disabled/i.test(result.stderr + result.stdout)) {
+      if (/accounting storage is disabled/i.test(result.stderr + result.stdout)) {
+        this.isAccountingDisabled = true;
+        return undefined;
+      }
+      throw commandFailure('sacct', result, this.runner.target);
+    }
+    return parseSacctOutput(result.stdout.toString('utf8'));
+  }
+
+  private async scontrolJobs(options: CallOptions): Promise<JobInfo[]> {
+    const result = await this.runner.run(['scontrol', '-o', 'show', 'job'], options);
+    if (result.exitCode !== 0) throw commandFailure('scontrol show job', result, this.runner.target);
+    return parseScontrolJobs(result.stdout.toString('utf8'));
+  }
+
+  private async singleLine(argv: readonly string[], options: CallOptions): Promise<string> {
+    const result = await this.runner.run(argv, options);
+    const line = firstLine(result.stdout.toString('utf8'));
+    if (result.exitCode !== 0 || !line) throw commandFailure(argv.join(' '), result, this.runner.target);
+    return line;
+  }
+}
+
+/** Keep what the first source said, fill the gaps (exit code, times) from the second. */
+function mergeJob(found: Map<string, JobInfo>, job: JobInfo): void {
+  const known = found.get(job.jobId);
+  found.set(job.jobId, known ? { ...job, ...known, exitCode: known.exitCode ?? job.exitCode } : job);
+}
+
+function firstLine(text: string): string | undefined {
+  return text
+    .split('\n')
+    .map((line) => line.trim())
+    .find((line) => line !== '');
+}
+
+function isInside(path: string, directory: string): boolean {
+  const rest = relative(directory, path);
+  return rest === '' || (!rest.startsWith('..') && !isAbsolute(rest));
+}
+
+function requireAbsolute(path: string, what: string): void {
+  if (!path.startsWith('/')) {
+    throw new SmlError('INVALID_ARGUMENT', `The ${what} "${path}" is not an absolute path on the cluster.`, {
+      hint: 'Give a path starting with / (e.g. under the working directory from workingDir()).',
+    });
+  }
+}
+
+function requireJobId(id: string): void {
+  if (!JOB_ID_PATTERN.test(id)) {
+    throw new SmlError('INVALID_ARGUMENT', `"${id}" is not a SLURM job id.`, {
+      hint: 'A job id is a number such as 12345 (array tasks: 12345_6).',
+    });
+  }
+}
+
+/** A failed SLURM command as an SmlError: controller down → SCHEDULER_UNREACHABLE, anything else SCHEDULER_ERROR. */
+function commandFailure(command: string, result: CommandResult, target: string): SmlError {
+  const stderr = stderrSummary(result.stderr, 1000);
+  if (
+    /Unable to contact slurm controller|Socket timed out|Connection refused|Zero Bytes were transmitted/i.test(
+      stderr,
+    )
+  ) {
+    return new SmlError(
+      'SCHEDULER_UNREACHABLE',
+      `${command} on ${target} cannot reach the SLURM controller: ${stderr}`,
+      {
+        hint: 'The cluster may be down or in maintenance; try again later.',
+      },
+    );
+  }
+  return new SmlError(
+    'SCHEDULER_ERROR',
+    `${command} on ${target} failed (exit ${result.exitCode}): ${stderr}`,
+    {
+      details: { command },
+    },
+  );
+}
