@@ -1,3 +1,4 @@
+import type { Catalog } from '../src/catalog/catalog.js';
 import type { ResolvedConfig } from '../src/config/load.js';
 import type { SystemProfile } from '../src/domain/system.js';
 import type { JobServiceApi } from '../src/jobs/api.js';
@@ -9,7 +10,8 @@ import type { Scheduler } from '../src/scheduler/scheduler.js';
  */
 export interface ServerDeps {
   jobs: JobServiceApi;
-  catalog: CatalogApi;
+  /** The shipped catalog merged with the config file's entries. */
+  catalog: Catalog;
   systems: SystemsApi;
   sizer: SizerApi;
   config: ResolvedConfig;
@@ -24,20 +26,6 @@ export interface SystemsApi {
   profiles(): readonly SystemProfile[];
   /** A scheduler for the system; throws SmlError NOT_CONFIGURED when its credentials are missing. */
   schedulerFor(system: SystemProfile): Scheduler;
-}
-
-/** A model of the catalog as tools show it. */
-export interface CatalogModelView {
-  model: string;
-  framework: 'sglang' | 'vllm';
-  nodes_per_replica: number;
-  framework_args: string;
-  environment: string | null;
-  source: 'shipped' | 'config';
-}
-
-export interface CatalogApi {
-  models(): readonly CatalogModelView[];
 }
 
 export interface SizerApi {

@@ -1,10 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import type { z } from 'zod';
+import type { CatalogEntry } from '../catalog/catalog.js';
 import { BUILT_IN_SYSTEMS, type SystemProfile } from '../domain/system.js';
 import { SmlError } from '../errors.js';
-import { type CatalogEntryInput, ConfigFile } from './schema.js';
+import { ConfigFile } from './schema.js';
 import { collectSecretValues, createRedactor, type Redactor, readSecretsFile } from './secrets.js';
 
 /**
@@ -49,7 +49,7 @@ export interface ResolvedConfig {
   /** Built-in systems, with user profiles of the same name replacing them, then the user's others. */
   systems: SystemProfile[];
   userSystemNames: string[];
-  catalogExtras: z.infer<typeof CatalogEntryInput>[];
+  catalogExtras: CatalogEntry[];
   stateDir: string;
   http: HttpSettings;
   /** True when a default system is set (a flag, SML_SYSTEM or the file): cluster tools can run. */

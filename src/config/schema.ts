@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CatalogEntry } from '../catalog/catalog.js';
 import { SystemProfile } from '../domain/system.js';
 
 /**
@@ -56,14 +57,6 @@ export const HttpSection = z
   .describe('Streamable HTTP transport settings (the bearer token comes only from env SML_MCP_TOKEN)');
 export type HttpSection = z.infer<typeof HttpSection>;
 
-/** Extra catalog entries: the same fields as the shipped assets/models.json entries. */
-export const CatalogEntryInput = z
-  .looseObject({
-    model: z.string().min(1).describe('Model id as vendor/name, e.g. swiss-ai/Apertus-8B-Instruct-2509'),
-    framework: z.enum(['sglang', 'vllm']).describe('Inference engine'),
-  })
-  .describe('A catalog entry (fields as in the shipped models.json)');
-
 export const ConfigFile = z
   .object({
     $schema: z.string().optional().describe('JSON Schema of this file (sml-mcp config schema)'),
@@ -72,7 +65,12 @@ export const ConfigFile = z
       .array(SystemProfile)
       .optional()
       .describe('Your own system profiles; one with the name of a built-in system replaces it'),
-    catalog: z.array(CatalogEntryInput).optional().describe('Extra models added to the shipped catalog'),
+    catalog: z
+      .array(CatalogEntry)
+      .optional()
+      .describe(
+        'Extra catalog entries (fields as in the shipped models.json); one with the model and framework of a shipped entry replaces it',
+      ),
     secretsFile: z
       .string()
       .min(1)

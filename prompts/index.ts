@@ -1,0 +1,16 @@
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { ServerDeps } from '../server/deps.js';
+import type { PromptDefinition } from './define-prompt.js';
+import { deployModelPrompt } from './deploy-model.js';
+import { diagnoseJobPrompt } from './diagnose-job.js';
+import { rightSizePrompt } from './right-size.js';
+
+export const allPrompts: readonly PromptDefinition[] = [
+  deployModelPrompt,
+  diagnoseJobPrompt,
+  rightSizePrompt,
+];
+
+export function registerPrompts(mcp: McpServer, deps: ServerDeps): void {
+  for (const prompt of allPrompts) prompt.register(mcp, deps);
+}

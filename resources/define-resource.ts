@@ -1,0 +1,89 @@
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import type { ServerDeps } from '../server/deps.js';
+import type { Redactor } from '../src/config/secrets.js';
+import { SmlError, toSmlError } from '../src/errors.js';
+import type { JobStatusView } from '../src/jobs/types.js';
+import { logger } from '../src/log.js';
+
+/**
+ * One module per resource (a fixed URI or a URI template): its metadata for the README and
+ * a `register` that wires list, completion and read callbacks.
+ */
+export interface ResourceDefinition {
+  name: string;
+  /** The URI or URI template, e.g. sml://jobs/{id}/logs/{file}. */
+  uri: string;
+  title: string;
+  description: string;
+  mimeType: string;
+  isSubscribable: boolean;
+  register(mcp: McpServer, deps: ServerDeps): void;
+}
+
+export function defineResource(resource: ResourceDefinition): ResourceDefinition {
+  return resource;
+}
+
+/** How many of the newest jobs resource lists enumerate (completion offers all known ids). */
+export const LISTED_JOBS = 10;
+
+const CLIENT_ERRORS = new Set([
+  'NOT_FOUND',
+  'INVALID_ARGUMENT',
+  'UNKNOWN_MODEL',
+  'UNKNOWN_SYSTEM',
+  'NOT_OWNED',
+]);
+
+/** Errors outside tools are JSON-RPC errors: bad or unknown ids are InvalidParams, the rest internal. */
+export function toMcpError(error: unknown, redact: Redactor, uri?: string): McpError {
+  if (error instanceof McpError) return error;
+  const smlError = toSmlError(error);
+  const code = CLIENT_ERRORS.has(smlError.code) ? ErrorCode.InvalidParams : ErrorCode.InternalError;
+  if (code === ErrorCode.InternalError) logger.warn({ uri, code: smlError.code }, redact(smlError.message));
+  return new McpError(code, redact(`[${smlError.code}] ${smlError.userMessage}`), uri ? { uri } : undefined);
+}
+
+/** Run a resource callback, turning its errors into JSON-RPC errors. */
+export async function guard<T>(deps: ServerDeps, uri: string, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    throw toMcpError(error, deps.config.redact, uri);
+  }
+}
+
+/** A status the service made up for an id that neither the local record nor SLURM knows. */
+export function isUnknownJob(status: JobStatusView | undefined): boolean {
+  return !status || (status.slurm_state === 'UNKNOWN' && !status.is_recorded_locally);
+}
+
+export function jobNotFound(jobId: string): SmlError {
+  return new SmlError('NOT_FOUND', `Job ${jobId} is not known to sml-mcp or to SLURM.`, {
+    hint: 'Read sml://jobs (or call status) for your jobs.',
+  });
+}
+
+/** Throws NOT_FOUND unless the job is recorded here or known to the scheduler. */
+export async function assertJobExists(deps: ServerDeps, jobId: string): Promise<void> {
+  if ((await deps.jobs.knownJobIds()).includes(jobId)) return;
+  const [status] = await deps.jobs.status([jobId]);
+  if (isUnknownJob(status)) throw jobNotFound(jobId);
+}
+
+export async function completeJobId(deps: ServerDeps, prefix: string): Promise<string[]> {
+  try {
+    return (await deps.jobs.knownJobIds()).filter((id) => id.startsWith(prefix));
+  } catch {
+    return [];
+  }
+}
+
+export function variable(value: string | string[] | undefined): string {
+  return Array.isArray(value) ? (value[0] ?? '') : (value ?? '');
+}
+
+export function json(uri: string, value: unknown, redact: Redactor) {
+  return { contents: [{ uri, mimeType: 'application/json', text: redact(JSON.stringify(value, null, 2)) }] };
+}

@@ -1,0 +1,45 @@
+import { ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
+import {
+  completeJobId,
+  defineResource,
+  guard,
+  isUnknownJob,
+  jobNotFound,
+  json,
+  LISTED_JOBS,
+  variable,
+} from './define-resource.js';
+import { JOB_TEMPLATE, jobUri } from './uris.js';
+
+export const jobResource = defineResource({
+  name: 'job',
+  uri: JOB_TEMPLATE,
+  title: 'Job status',
+  description:
+    'Status of one job as JSON: SLURM state, lifecycle phase, nodes, replica health, endpoints, failure hint. Subscribe to be notified when its state changes.',
+  mimeType: 'application/json',
+  isSubscribable: true,
+  register(mcp, deps) {
+    mcp.registerResource(
+      this.name,
+      new ResourceTemplate(JOB_TEMPLATE, {
+        list: async () => ({
+          resources: (await deps.jobs.knownJobIds()).slice(0, LISTED_JOBS).map((id) => ({
+            uri: jobUri(id),
+            name: `job ${id}`,
+            mimeType: 'application/json',
+          })),
+        }),
+        complete: { id: (value) => completeJobId(deps, value) },
+      }),
+      { title: this.title, description: this.description, mimeType: this.mimeType },
+      (uri, variables, extra) =>
+        guard(deps, uri.href, async () => {
+          const jobId = variable(variables.id);
+          const [status] = await deps.jobs.status([jobId], { signal: extra.signal });
+          if (isUnknownJob(status)) throw jobNotFound(jobId);
+          return json(uri.href, status, deps.config.redact);
+        }),
+    );
+  },
+});

@@ -1,0 +1,48 @@
+/**
+ * The sml:// resource URIs, built and parsed in one place (tools link to them, the watcher
+ * parses subscriptions, resources register their templates from them).
+ */
+
+export const JOBS_URI = 'sml://jobs';
+export const CATALOG_URI = 'sml://catalog';
+export const SYSTEMS_URI = 'sml://systems';
+
+export const JOB_TEMPLATE = 'sml://jobs/{id}';
+export const LOG_TEMPLATE = 'sml://jobs/{id}/logs/{file}';
+export const SCRIPT_TEMPLATE = 'sml://jobs/{id}/sbatch/{script}';
+export const METRICS_TEMPLATE = 'sml://jobs/{id}/metrics';
+
+export function jobUri(jobId: string): string {
+  return `sml://jobs/${jobId}`;
+}
+
+export function logUri(jobId: string, file: string): string {
+  return `sml://jobs/${jobId}/logs/${file}`;
+}
+
+export function scriptUri(jobId: string, script: string): string {
+  return `sml://jobs/${jobId}/sbatch/${script}`;
+}
+
+export function metricsUri(jobId: string): string {
+  return `sml://jobs/${jobId}/metrics`;
+}
+
+export type ParsedJobUri =
+  | { kind: 'job'; jobId: string }
+  | { kind: 'log'; jobId: string; file: string }
+  | { kind: 'script'; jobId: string; script: string }
+  | { kind: 'metrics'; jobId: string };
+
+const JOB_URI =
+  /^sml:\/\/jobs\/([0-9]+(?:_[0-9]+)?)(?:\/(logs|sbatch)\/([A-Za-z0-9][A-Za-z0-9._-]*)|\/(metrics))?$/;
+
+export function parseJobUri(uri: string): ParsedJobUri | undefined {
+  const match = JOB_URI.exec(uri);
+  if (!match) return undefined;
+  const [, jobId, section, name, metrics] = match as unknown as [string, string, string?, string?, string?];
+  if (metrics) return { kind: 'metrics', jobId };
+  if (section === 'logs') return { kind: 'log', jobId, file: name! };
+  if (section === 'sbatch') return { kind: 'script', jobId, script: name! };
+  return { kind: 'job', jobId };
+}

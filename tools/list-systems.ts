@@ -1,0 +1,178 @@
+import { z } from 'zod';
+import type { ServerDeps } from '../server/deps.js';
+import type { SystemProfile } from '../src/domain/system.js';
+import { SmlError, toSmlError } from '../src/errors.js';
+import type { Partition, Reservation } from '../src/scheduler/scheduler.js';
+import { defineTool } from './define-tool.js';
+
+const PROBE_TIMEOUT_MS = 20_000;
+
+const LiveInfoSchema = z.object({
+  partitions: z.array(
+    z.object({
+      name: z.string(),
+      is_default: z.boolean(),
+      state: z.string().nullable(),
+      max_time: z
+        .string()
+        .nullable()
+        .describe('Longest job time the partition allows (e.g. 12:00:00, UNLIMITED)'),
+      total_nodes: z.number().int().nullable(),
+    }),
+  ),
+  reservations: z.array(
+    z.object({
+      name: z.string(),
+      state: z.string().nullable(),
+      start_time: z.string().nullable(),
+      end_time: z.string().nullable(),
+      partition: z.string().nullable(),
+    }),
+  ),
+});
+
+export const SystemViewSchema = z.object({
+  name: z.string().describe('Pass as `system` to launch'),
+  description: z.string(),
+  backend: z.enum(['slurm', 'ssh', 'firecrest']).describe('How sml-mcp reaches it'),
+  gpu: z.object({
+    model: z.string(),
+    memory_gib: z.number(),
+    per_node: z.number().int(),
+    vendor: z.enum(['nvidia', 'amd']),
+  }),
+  cpu_arch: z.enum(['aarch64', 'x86_64']),
+  container_runtime: z.enum(['edf', 'pyxis', 'apptainer', 'none']),
+  max_job_time: z.string().describe('Per-job wall-time cap; longer deployments run as a chain of jobs'),
+  default_partition: z.string().nullable(),
+  is_default: z.boolean().describe('Launches go here when they name no system'),
+  is_user_defined: z.boolean().describe('Defined or overridden in the config file'),
+  live: LiveInfoSchema.nullable().describe(
+    'Partitions and reservations as the cluster reports them; null when not asked',
+  ),
+  error: z.string().nullable().describe('Why the live information could not be had (credentials, network)'),
+});
+type SystemView = z.infer<typeof SystemViewSchema>;
+
+const input = z.object({
+  system: z
+    .string()
+    .max(100)
+    .optional()
+    .describe('Only this system (its partitions and reservations are always queried)'),
+  include_live: z
+    .boolean()
+    .optional()
+    .describe(
+      'Query partitions and reservations of the default system and of the systems defined in your config (default true). Other built-in systems are queried only when named in `system`',
+    ),
+});
+
+const output = z.object({
+  systems: z.array(SystemViewSchema),
+  default_system: z
+    .string()
+    .nullable()
+    .describe('From --system, SML_SYSTEM or the config file; null = none set'),
+});
+
+export const listSystemsTool = defineTool({
+  name: 'list_systems',
+  title: 'List systems',
+  description:
+    'List the clusters sml-mcp knows (built-in CSCS systems, the local test cluster, and systems from your config): GPU model and memory, GPUs per node, CPU architecture, per-job time cap, and, for the default and configured systems, the partitions and reservations the cluster reports. A system that cannot be reached is listed with an `error` saying why (for example missing credentials), not as a failure.',
+  kind: 'read',
+  touchesCluster: true,
+  input,
+  output,
+  async run(args, { deps, extra }) {
+    const profiles = deps.systems.profiles();
+    const chosen = args.system ? profiles.filter((p) => p.name === args.system) : [...profiles];
+    if (args.system && chosen.length === 0) {
+      throw new SmlError('UNKNOWN_SYSTEM', `System '${args.system}' is not known.`, {
+        hint: `Known systems: ${profiles.map((p) => p.name).join(', ')}; add your own under "systems" in ${deps.config.configPath}.`,
+      });
+    }
+    const defaultSystem = deps.config.defaults.system ?? null;
+    const shouldProbe = (profile: SystemProfile) =>
+      args.system !== undefined ||
+      (args.include_live !== false &&
+        (profile.name === defaultSystem || deps.config.userSystemNames.includes(profile.name)));
+    const signal = AbortSignal.any([extra.signal, AbortSignal.timeout(PROBE_TIMEOUT_MS)]);
+    const systems = await Promise.all(
+      chosen.map((profile) => describeSystem(profile, deps, shouldProbe(profile) ? signal : undefined)),
+    );
+    const lines = systems.map((s) => {
+      const base = `${s.name}${s.is_default ? ' (default)' : ''}: ${s.gpu.per_node}× ${s.gpu.model} ${s.gpu.memory_gib} GiB per node, ${s.cpu_arch}, via ${s.backend}`;
+      if (s.error) return `${base} — not reachable: ${s.error}`;
+      if (s.live) return `${base}; partitions ${s.live.partitions.map((p) => p.name).join(', ') || 'none'}`;
+      return base;
+    });
+    const hint = defaultSystem
+      ? ''
+      : '\nNo default system is set: pass `system` to launch, or set SML_SYSTEM.';
+    return { structured: { systems, default_system: defaultSystem }, text: lines.join('\n') + hint };
+  },
+});
+
+async function describeSystem(
+  profile: SystemProfile,
+  deps: ServerDeps,
+  probeSignal: AbortSignal | undefined,
+): Promise<SystemView> {
+  const view: SystemView = {
+    name: profile.name,
+    description: profile.description,
+    backend: profile.scheduler.kind,
+    gpu: {
+      model: profile.gpu.model,
+      memory_gib: profile.gpu.memoryGiB,
+      per_node: profile.gpu.perNode,
+      vendor: profile.gpu.vendor,
+    },
+    cpu_arch: profile.cpuArch,
+    container_runtime: profile.containerRuntime,
+    max_job_time: profile.maxJobTime,
+    default_partition: profile.partition ?? null,
+    is_default: profile.name === deps.config.defaults.system,
+    is_user_defined: deps.config.userSystemNames.includes(profile.name),
+    live: null,
+    error: null,
+  };
+  if (!probeSignal) return view;
+  try {
+    const scheduler = deps.systems.schedulerFor(profile);
+    const [partitions, reservations] = await Promise.all([
+      scheduler.partitions({ signal: probeSignal }),
+      scheduler.reservations({ signal: probeSignal }),
+    ]);
+    view.live = {
+      partitions: partitions.map(toPartitionView),
+      reservations: reservations.map(toReservationView),
+    };
+  } catch (error) {
+    const smlError = toSmlError(error);
+    view.error = deps.config.redact(`[${smlError.code}] ${smlError.userMessage}`);
+  }
+  return view;
+}
+
+function toPartitionView(p: Partition) {
+  return {
+    name: p.name,
+    is_default: p.isDefault,
+    state: p.state ?? null,
+    max_time: p.maxTime ?? null,
+    total_nodes: p.totalNodes ?? null,
+  };
+}
+
+function toReservationView(r: Reservation) {
+  return {
+    name: r.name,
+    state: r.state ?? null,
+    start_time: r.startTime ?? null,
+    end_time: r.endTime ?? null,
+    partition: r.partition ?? null,
+  };
+}
