@@ -3,12 +3,12 @@ import { SmlError } from '../errors.js';
 
 /**
  * Job names and tags. Every job sml-mcp submits is named `sml_…` and carries `--comment
- * sml-mcp/<launch id>/<job index>`, so SLURM alone can list our jobs and group a chain again,
+ * sml-mcp:<launch id>:<job index>`, so SLURM alone can list our jobs and group a chain again,
  * even without a local record. Both use safe characters only: `#SBATCH` lines are not shell.
  */
 
 export const JOB_NAME_PREFIX = 'sml_';
-export const JOB_TAG_PREFIX = 'sml-mcp/';
+export const JOB_TAG_PREFIX = 'sml-mcp:';
 const MAX_JOB_NAME_LENGTH = 100;
 const LAUNCH_ID = /^[a-z0-9]{4,32}$/;
 
@@ -39,14 +39,14 @@ export function makeJobName(servedModelName: string, launchId: string): string {
   return `${JOB_NAME_PREFIX}${body ? `${body}_` : ''}${launchId}`;
 }
 
-/** The `--comment` tag of job `index` of a launch: `sml-mcp/<launch id>/<index>`. */
+/** The `--comment` tag of job `index` of a launch: `sml-mcp:<launch id>:<index>`. */
 export function makeJobTag(launchId: string, index: number): string {
   assertLaunchId(launchId);
-  return `${JOB_TAG_PREFIX}${launchId}/${index}`;
+  return `${JOB_TAG_PREFIX}${launchId}:${index}`;
 }
 
 /** The launch id and chain index of a tag, or undefined when it is not ours. */
 export function parseJobTag(comment: string | undefined): { launchId: string; index: number } | undefined {
-  const match = /^sml-mcp\/([a-z0-9]{4,32})\/(\d+)$/.exec(comment?.trim() ?? '');
+  const match = /^sml-mcp:([a-z0-9]{4,32}):(\d+)$/.exec(comment?.trim() ?? '');
   return match ? { launchId: match[1]!, index: Number(match[2]) } : undefined;
 }

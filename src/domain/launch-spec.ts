@@ -1,0 +1,572 @@
+import { z } from 'zod';
+import { type CatalogEntry, Framework } from '../catalog/catalog.js';
+import type { EnvironmentFile } from '../catalog/environment.js';
+import { SmlError } from '../errors.js';
+import { type ChainJobPlan, planChain } from './chain.js';
+import { formatDuration, parseDuration } from './duration.js';
+import { assertNoManagedOptions, hasOption, toArgv } from './framework-args.js';
+import { makeJobName, makeJobTag } from './job-name.js';
+import { computeTopology, logFilesOf, placeReplicas, ROUTER_PORT, type Topology } from './layout.js';
+import { resolveServedModelName } from './served-name.js';
+import { ContainerRuntime, type SystemProfile } from './system.js';
+
+/**
+ * The launch model. `LaunchRequest` is what a user or an agent asks for (every knob of SML's
+ * `sml advanced`); `buildLaunchSpecs` resolves it against the system, the catalog entry and the
+ * environment file into one validated `LaunchSpec` per job of the chain, which `sbatch/render`
+ * turns into scripts. Pure: the caller reads files and asks the cluster who the user is.
+ */
+
+const SLURM_NAME = /^[A-Za-z0-9._-]+$/;
+const slurmName = (what: string) =>
+  z
+    .string()
+    .regex(SLURM_NAME, `${what} may contain only letters, digits, dot, dash and underscore`)
+    .optional();
+
+const ArgvOrString = z.union([z.string(), z.array(z.string())]);
+
+export const LaunchRequest = z.strictObject({
+  model: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'Catalog model id (<vendor>/<model>, see list_models), e.g. swiss-ai/Apertus-8B-Instruct-2509. The catalog supplies framework, environment, nodes per replica and tuned engine arguments. Give this OR model_path.',
+    ),
+  model_path: z
+    .string()
+    .startsWith('/', 'model_path must be an absolute path on the cluster')
+    .optional()
+    .describe(
+      'Absolute path on the cluster of a Hugging Face model folder (config.json + weights), for models not in the catalog. Needs framework and served_model_name. With model, it overrides where the catalog model is read from.',
+    ),
+  served_model_name: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'Name clients use in the "model" field of API requests. sml-mcp namespaces it as <user>/<vendor>/<model>. Default: the catalog model id. Required with model_path.',
+    ),
+  framework: z
+    .enum(['sglang', 'vllm'], {
+      error: (issue) => `Unknown framework: '${String(issue.input)}'. Known: sglang, vllm`,
+    })
+    .optional()
+    .describe("Inference engine: sglang or vllm. Default: the catalog entry's. Required with model_path."),
+  system: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'Cluster profile to run on (see list_systems), e.g. clariden. Default: the configured default system.',
+    ),
+  partition: slurmName('partition').describe(
+    "SLURM partition (queue) to submit to. Default: the system's default partition.",
+  ),
+  account: slurmName('account').describe(
+    'SLURM account (project) charged for the GPU hours. Default: your default account on the cluster.',
+  ),
+  reservation: slurmName('reservation').describe(
+    'SLURM reservation to run in, if your project has one. Default: none.',
+  ),
+  replicas: z
+    .number()
+    .int()
+    .min(1)
+    .max(256)
+    .default(1)
+    .describe('Independent copies of the model serving in parallel, for more throughput. Default 1.'),
+  nodes_per_replica: z
+    .number()
+    .int()
+    .min(1)
+    .max(64)
+    .optional()
+    .describe(
+      "Nodes one replica spans (tensor/pipeline parallel across nodes) for models too big for one node. Default: the catalog entry's, else 1.",
+    ),
+  gpus_per_replica: z
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .describe(
+      "GPUs one replica uses. Below the node's GPU count, several replicas share a node, each on its own GPUs and port (8080, 8081, …). Must divide the GPUs per node and needs nodes_per_replica 1. Default: whole nodes.",
+    ),
+  time: z
+    .string()
+    .default('02:00:00')
+    .describe(
+      'Total serving time: HH:MM:SS, D-HH:MM:SS, D-HH, MM:SS or minutes. Above max_job_time it needs consecutive: true (a chain of jobs). Default 02:00:00.',
+    ),
+  consecutive: z
+    .boolean()
+    .default(false)
+    .describe(
+      'Serve longer than one job may run by chaining jobs: each next job starts before the previous ends, loads the model, then cancels its predecessor once healthy. Default false.',
+    ),
+  max_job_time: z
+    .string()
+    .optional()
+    .describe(
+      "Wall time of each job of a chain (the cluster's per-job cap). Default: the system's, usually 12:00:00.",
+    ),
+  handover_time: z
+    .string()
+    .optional()
+    .describe(
+      'How long consecutive jobs overlap so the next one can load the model before the previous ends. Must be shorter than max_job_time. Default 03:00:00 (at most a quarter of max_job_time).',
+    ),
+  framework_args: ArgvOrString.optional().describe(
+    "Extra engine arguments, as one string (split like a shell, nothing expanded) or an array of arguments. Appended after the catalog's; for repeated options the last wins. Do not pass --port, --model or --model-path (sml-mcp sets them); --served-model-name here is namespaced like served_model_name.",
+  ),
+  pre_launch_cmds: z
+    .string()
+    .optional()
+    .describe(
+      "Shell commands run on every node before the engine starts (e.g. pip install foo==1.2). Runs as bash inside the container; appended after the catalog's.",
+    ),
+  environment: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "Environment (container) file in EDF TOML format: a shipped name such as sglang.toml or vllm.toml, or a path on the cluster. Default: the catalog entry's, else the system default for the framework.",
+    ),
+  router: z
+    .enum(['opentela', 'sglang'])
+    .default('opentela')
+    .describe(
+      'How requests are spread over replicas: opentela = each replica registers on the OpenTela mesh, which load-balances; sglang = an sglang router inside the job fronts all replicas on port 30000 (sglang only, 2+ replicas). Default opentela.',
+    ),
+  router_args: ArgvOrString.optional().describe(
+    'Extra arguments for the sglang router (router: sglang only).',
+  ),
+  disable_opentela: z
+    .boolean()
+    .default(false)
+    .describe(
+      'Do not register on the OpenTela mesh: the model is private, reachable only inside the cluster at the replica/router endpoints. Default false.',
+    ),
+  opentela_bootstrap_addr: z
+    .string()
+    .regex(/^\/[A-Za-z0-9._/:-]+$/, 'a libp2p multiaddr such as /ip4/1.2.3.4/tcp/43905/p2p/Qm...')
+    .optional()
+    .describe(
+      "OpenTela peer to join, as a multiaddr. Default: the system's production peer (or dev peer with dev).",
+    ),
+  dev: z
+    .boolean()
+    .default(false)
+    .describe(
+      'Join the development OpenTela mesh and use its binaries (for OpenTela developers). Default false.',
+    ),
+  disable_dcgm_exporter: z
+    .boolean()
+    .default(false)
+    .describe('Do not run the DCGM GPU-metrics exporter next to the engines. Default false.'),
+  disable_metrics: z
+    .boolean()
+    .default(false)
+    .describe('Do not run the metrics agent (vmagent) that pushes engine and GPU metrics. Default false.'),
+  telemetry_endpoint: z
+    .string()
+    .url()
+    .optional()
+    .describe(
+      "URL receiving one JSON description of each job at start (no secrets). Default: the system's, if configured; none otherwise.",
+    ),
+  health_check_interval_s: z
+    .number()
+    .int()
+    .min(5)
+    .max(600)
+    .default(30)
+    .describe(
+      'Seconds between in-job replica health checks once all replicas are up (every 5 s before). Default 30.',
+    ),
+});
+export type LaunchRequest = z.infer<typeof LaunchRequest>;
+export type LaunchRequestInput = z.input<typeof LaunchRequest>;
+
+const Topology$ = z.object({
+  replicas: z.number().int().positive(),
+  nodesPerReplica: z.number().int().positive(),
+  gpusPerReplica: z.number().int().positive(),
+  gpusPerNode: z.number().int().positive(),
+  replicasPerNode: z.number().int().positive(),
+  isPacked: z.boolean(),
+  totalNodes: z.number().int().positive(),
+});
+
+export const LaunchSpec = z.object({
+  launchId: z.string(),
+  jobName: z.string(),
+  /** `--comment` of the job: `sml-mcp:<launch id>:<index>`. */
+  jobTag: z.string(),
+  user: z.string(),
+  systemName: z.string(),
+  containerRuntime: ContainerRuntime,
+  gpuVendor: z.enum(['nvidia', 'amd']),
+  slurm: z.object({
+    partition: z.string().optional(),
+    account: z.string().optional(),
+    reservation: z.string().optional(),
+    timeLimit: z.string(),
+    timeLimitSeconds: z.number().int().positive(),
+  }),
+  chain: z.object({
+    index: z.number().int().nonnegative(),
+    length: z.number().int().positive(),
+    offsetSeconds: z.number().nonnegative(),
+    totalSeconds: z.number().positive(),
+    dependencyDelayMinutes: z.number().int().positive().optional(),
+    /** Set with `bindPreviousJob` once the predecessor is submitted (job index > 0 only). */
+    previousJobId: z.string().optional(),
+  }),
+  framework: Framework,
+  model: z.object({ id: z.string().optional(), path: z.string() }),
+  servedModelName: z.string(),
+  servedModelAliases: z.array(z.string()),
+  /** Engine arguments after the entry point and `--port`: --model, --served-model-name, --host, then the user's. */
+  engineArgs: z.array(z.string()),
+  /** Raw shell run before the engine on every node (user supplied, by design). */
+  preLaunchCommands: z.string(),
+  topology: Topology$,
+  environment: z.object({
+    clusterPath: z.string(),
+    image: z.string().optional(),
+    mounts: z.array(z.string()),
+    workdir: z.string().optional(),
+    env: z.record(z.string(), z.string()),
+  }),
+  router: z.object({ isEnabled: z.boolean(), port: z.number().int(), args: z.array(z.string()) }),
+  opentela: z.object({
+    isEnabled: z.boolean(),
+    bootstrapAddr: z.string().optional(),
+    channel: z.enum(['prod', 'dev']),
+    binDir: z.string().optional(),
+  }),
+  metrics: z.object({
+    isEnabled: z.boolean(),
+    isDcgmEnabled: z.boolean(),
+    shareDir: z.string().optional(),
+    remoteWriteUrl: z.string().optional(),
+  }),
+  telemetry: z.object({ endpoint: z.string().optional() }),
+  healthCheck: z.object({
+    intervalSeconds: z.number().int().positive(),
+    startupIntervalSeconds: z.number().int().positive(),
+    timeoutSeconds: z.number().int().positive(),
+  }),
+  version: z.string(),
+});
+export type LaunchSpec = z.infer<typeof LaunchSpec>;
+
+export interface ResolvedEnvironment {
+  /** The environment file's path as the job sees it on the cluster (edf: `--environment=`). */
+  clusterPath: string;
+  file: EnvironmentFile;
+}
+
+export interface LaunchContext {
+  system: SystemProfile;
+  /** The cluster user submitting (namespaces the served name). */
+  user: string;
+  /** Account used when the request names none. */
+  defaultAccount?: string;
+  environment: ResolvedEnvironment;
+  /** The catalog entry of `request.model` (see catalogEntryFor). */
+  catalogEntry?: CatalogEntry;
+  /** Identifies the launch in job names and tags (see newLaunchId). */
+  launchId: string;
+  /** sml-mcp version, reported in telemetry. */
+  version?: string;
+}
+
+export interface LaunchPlan {
+  specs: LaunchSpec[];
+  warnings: string[];
+}
+
+const DEFAULT_HANDOVER_SECONDS = 3 * 3600;
+
+/** The catalog entry a request names, or undefined for a launch by model path only. */
+export function catalogEntryFor(
+  request: LaunchRequest,
+  catalog: { find(model: string, framework?: 'sglang' | 'vllm'): CatalogEntry },
+): CatalogEntry | undefined {
+  return request.model === undefined ? undefined : catalog.find(request.model, request.framework);
+}
+
+/** The framework of a launch: the request's, else the catalog entry's. */
+export function frameworkFor(request: LaunchRequest, entry: CatalogEntry | undefined): 'sglang' | 'vllm' {
+  const framework = request.framework ?? entry?.framework;
+  if (!framework) {
+    throw new SmlError('INVALID_ARGUMENT', 'No framework: a launch by model_path needs one.', {
+      hint: "Set framework to 'sglang' or 'vllm'.",
+    });
+  }
+  return framework;
+}
+
+/** Which environment file the launch uses: a shipped name or a cluster path (the caller reads it). */
+export function environmentReferenceFor(
+  request: LaunchRequest,
+  entry: CatalogEntry | undefined,
+  system: SystemProfile,
+): string {
+  return (
+    request.environment ?? entry?.environment ?? system.defaultEnvironments[frameworkFor(request, entry)]
+  );
+}
+
+function invalid(message: string, hint: string): SmlError {
+  return new SmlError('INVALID_ARGUMENT', message, { hint });
+}
+
+/**
+ * Resolve and validate a launch into one spec per job of its chain. Job i > 0 still needs its
+ * predecessor's id (`bindPreviousJob`) before it can be rendered.
+ */
+export function buildLaunchSpecs(request: LaunchRequest, context: LaunchContext): LaunchPlan {
+  const { system, catalogEntry: entry } = context;
+  const warnings: string[] = [];
+  if (request.model === undefined && request.model_path === undefined) {
+    throw invalid(
+      'Nothing to launch: neither model nor model_path is given.',
+      'Give a catalog model (list_models) or a model_path with framework and served_model_name.',
+    );
+  }
+  if (request.model !== undefined && entry === undefined) {
+    throw new SmlError('INTERNAL', `The catalog entry of ${request.model} was not resolved before planning.`);
+  }
+  const framework = frameworkFor(request, entry);
+  if (entry && entry.framework !== framework) {
+    throw invalid(
+      `Catalog entry ${entry.model} is for ${entry.framework}, not ${framework}.`,
+      `Use framework ${entry.framework}.`,
+    );
+  }
+
+  // Topology
+  const nodesPerReplica = request.nodes_per_replica ?? entry?.nodes_per_replica ?? 1;
+  const topology = computeTopology({
+    replicas: request.replicas,
+    nodesPerReplica,
+    gpusPerReplica: request.gpus_per_replica,
+    gpusPerNode: system.gpu.perNode,
+  });
+
+  // Router
+  const hasRouter = request.router === 'sglang';
+  if (hasRouter && framework === 'vllm') {
+    throw invalid(
+      "router 'sglang' needs framework sglang: vLLM images do not ship sglang_router.",
+      "Use router 'opentela' (the default) for vLLM, or serve the model with sglang.",
+    );
+  }
+  if (hasRouter && request.replicas < 2) {
+    throw invalid(
+      "router 'sglang' balances several replicas, but replicas is 1.",
+      "Set replicas to 2 or more, or use router 'opentela' (the default).",
+    );
+  }
+  const routerArgs = toArgv(request.router_args, 'router_args');
+  if (routerArgs.length > 0 && !hasRouter) {
+    throw invalid(
+      "router_args are given but router is not 'sglang'.",
+      "Set router 'sglang' or drop router_args.",
+    );
+  }
+  for (const option of ['--port', '--host', '--worker-urls']) {
+    if (hasOption(routerArgs, option)) {
+      throw invalid(
+        `router_args contains ${option}: sml-mcp sets it (router on port ${ROUTER_PORT}).`,
+        `Remove ${option} from router_args.`,
+      );
+    }
+  }
+
+  // Model, served name, engine args
+  const userArgs = [
+    ...toArgv(entry?.framework_args, 'catalog framework_args'),
+    ...toArgv(request.framework_args),
+  ];
+  assertNoManagedOptions(userArgs, nodesPerReplica);
+  const served = resolveServedModelName({
+    explicit: request.served_model_name,
+    argv: userArgs,
+    fallback: entry?.model,
+    user: context.user,
+    framework,
+  });
+  const modelPath = request.model_path ?? entry?.model_path ?? `${system.modelRegistry}/${entry!.model}`;
+  const engineArgs = ['--model', modelPath, ...served.argv];
+  if (!hasOption(engineArgs, '--host')) engineArgs.splice(2, 0, '--host', '0.0.0.0');
+  const preLaunchCommands = [entry?.pre_launch_cmds ?? '', request.pre_launch_cmds ?? '']
+    .filter((c) => c.trim() !== '')
+    .join('\n');
+
+  // Time and chain
+  const totalSeconds = parseDuration(request.time, 'time');
+  const systemCap = parseDuration(system.maxJobTime, 'max_job_time');
+  const maxJobSeconds = request.max_job_time
+    ? parseDuration(request.max_job_time, 'max_job_time')
+    : systemCap;
+  if (maxJobSeconds > systemCap) {
+    warnings.push(
+      `max_job_time ${formatDuration(maxJobSeconds)} is above ${system.name}'s per-job cap ${formatDuration(systemCap)}; SLURM may refuse the jobs.`,
+    );
+  }
+  const handoverSeconds = request.handover_time
+    ? parseDuration(request.handover_time, 'handover_time')
+    : Math.min(DEFAULT_HANDOVER_SECONDS, Math.floor(maxJobSeconds / 4 / 60) * 60);
+  const chain = planChain({
+    totalSeconds,
+    maxJobSeconds,
+    handoverSeconds,
+    isConsecutive: request.consecutive,
+  });
+  warnings.push(...chain.warnings);
+
+  // OpenTela
+  const isOpentelaEnabled = !request.disable_opentela;
+  if (isOpentelaEnabled && !system.opentela) {
+    throw new SmlError('NOT_CONFIGURED', `System ${system.name} has no OpenTela settings.`, {
+      hint: 'Set disable_opentela: true (the model stays reachable inside the cluster), or add opentela to the system profile.',
+    });
+  }
+  if (request.dev && request.opentela_bootstrap_addr) {
+    warnings.push('dev ignored because opentela_bootstrap_addr was given.');
+  }
+  const channel = request.dev && !request.opentela_bootstrap_addr ? 'dev' : 'prod';
+  const bootstrapAddr = isOpentelaEnabled
+    ? (request.opentela_bootstrap_addr ??
+      (channel === 'dev' ? system.opentela!.devBootstrap : system.opentela!.prodBootstrap))
+    : undefined;
+  if ((request.dev || request.opentela_bootstrap_addr) && !isOpentelaEnabled) {
+    warnings.push('dev / opentela_bootstrap_addr ignored because disable_opentela is set.');
+  }
+
+  // Metrics and telemetry
+  const isMetricsEnabled = !request.disable_metrics && system.metrics !== undefined;
+  const telemetryEndpoint = request.telemetry_endpoint ?? system.telemetryEndpoint;
+
+  const env = context.environment.file;
+  if (system.containerRuntime !== 'none' && !env.image) {
+    throw invalid(
+      `Environment ${context.environment.clusterPath} names no image, but ${system.name} runs replicas in containers (${system.containerRuntime}).`,
+      'Add image = "..." to the environment file, or choose another environment.',
+    );
+  }
+  if (system.containerRuntime === 'pyxis') {
+    for (const mount of env.mounts) {
+      if (mount.includes(',')) {
+        throw invalid(
+          `Mount '${mount}' contains a comma, which pyxis cannot pass.`,
+          'Rename the path or mount its parent directory.',
+        );
+      }
+    }
+  }
+  const account = request.account ?? context.defaultAccount;
+  if (account !== undefined && !SLURM_NAME.test(account)) {
+    throw invalid(`Default account '${account}' has unexpected characters.`, 'Set account explicitly.');
+  }
+  const partition = request.partition ?? system.partition;
+
+  const specs = chain.jobs.map(
+    (job: ChainJobPlan): LaunchSpec => ({
+      launchId: context.launchId,
+      jobName: makeJobName(served.servedModelName, context.launchId),
+      jobTag: makeJobTag(context.launchId, job.index),
+      user: context.user,
+      systemName: system.name,
+      containerRuntime: system.containerRuntime,
+      gpuVendor: system.gpu.vendor,
+      slurm: {
+        partition,
+        account,
+        reservation: request.reservation,
+        timeLimit: job.timeLimit,
+        timeLimitSeconds: job.timeLimitSeconds,
+      },
+      chain: {
+        index: job.index,
+        length: job.chainLength,
+        offsetSeconds: job.offsetSeconds,
+        totalSeconds,
+        dependencyDelayMinutes: job.dependencyDelayMinutes,
+      },
+      framework,
+      model: { id: entry?.model, path: modelPath },
+      servedModelName: served.servedModelName,
+      servedModelAliases: served.aliases,
+      engineArgs,
+      preLaunchCommands,
+      topology,
+      environment: {
+        clusterPath: context.environment.clusterPath,
+        image: env.image,
+        mounts: env.mounts,
+        workdir: env.workdir,
+        env: env.env,
+      },
+      router: { isEnabled: hasRouter, port: ROUTER_PORT, args: routerArgs },
+      opentela: {
+        isEnabled: isOpentelaEnabled,
+        bootstrapAddr,
+        channel,
+        binDir: isOpentelaEnabled ? system.opentela!.binDir : undefined,
+      },
+      metrics: {
+        isEnabled: isMetricsEnabled,
+        isDcgmEnabled: isMetricsEnabled && !request.disable_dcgm_exporter,
+        shareDir: isMetricsEnabled ? system.metrics!.shareDir : undefined,
+        remoteWriteUrl: isMetricsEnabled ? system.metrics!.remoteWriteUrl : undefined,
+      },
+      telemetry: { endpoint: telemetryEndpoint },
+      healthCheck: {
+        intervalSeconds: request.health_check_interval_s,
+        startupIntervalSeconds: Math.min(5, request.health_check_interval_s),
+        timeoutSeconds: 10,
+      },
+      version: context.version ?? '0.0.0',
+    }),
+  );
+  return { specs, warnings };
+}
+
+/** Job `spec` of a chain, now that its predecessor has a SLURM job id. */
+export function bindPreviousJob(spec: LaunchSpec, previousJobId: string): LaunchSpec {
+  if (spec.chain.index === 0) {
+    throw new SmlError('INTERNAL', 'The head of a chain has no predecessor.');
+  }
+  if (!/^\d+$/.test(previousJobId)) {
+    throw new SmlError('INTERNAL', `Predecessor job id '${previousJobId}' is not a SLURM job id.`);
+  }
+  return { ...spec, chain: { ...spec.chain, previousJobId } };
+}
+
+/** What a status reader needs of a launch: ports, router, OpenTela and log files (see src/jobs). */
+export function launchLayoutOf(spec: LaunchSpec): {
+  replicas: number;
+  nodesPerReplica: number;
+  replicaPorts: number[];
+  routerPort: number | null;
+  isOpentelaEnabled: boolean;
+  logFiles: string[];
+} {
+  return {
+    replicas: spec.topology.replicas,
+    nodesPerReplica: spec.topology.nodesPerReplica,
+    replicaPorts: placeReplicas(spec.topology).map((p) => p.port),
+    routerPort: spec.router.isEnabled ? spec.router.port : null,
+    isOpentelaEnabled: spec.opentela.isEnabled,
+    logFiles: logFilesOf(spec.topology, spec.router.isEnabled),
+  };
+}
+
+export type { Topology };
