@@ -9,6 +9,7 @@ import type { ServerDeps } from '../server/deps.js';
 import { logger } from '../src/log.js';
 import { cancelTool } from './cancel.js';
 import { annotationsFor, type ToolContext, type ToolDefinition, type ToolExtra } from './define-tool.js';
+import { launchTool } from './launch.js';
 import { listModelsTool } from './list-models.js';
 import { listSystemsTool } from './list-systems.js';
 import { logsTool } from './logs.js';
@@ -17,6 +18,7 @@ import { statusTool } from './status.js';
 
 /** Every tool, in the order tools/list shows them. */
 export const allTools: readonly ToolDefinition[] = [
+  launchTool,
   statusTool,
   logsTool,
   cancelTool,

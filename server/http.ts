@@ -1,0 +1,271 @@
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { SmlError } from '../src/errors.js';
+import { logger } from '../src/log.js';
+import type { ServerDeps } from './deps.js';
+import { createMcpServer } from './server.js';
+
+/**
+ * Streamable HTTP on node:http: stateful sessions (one McpServer each) that expire when idle,
+ * a bearer token on every request (compared in constant time), Host and Origin checks against
+ * DNS rebinding, loopback unless explicitly told otherwise, and a bounded request body.
+ */
+
+export const MCP_PATH = '/mcp';
+const MIN_TOKEN_LENGTH = 16;
+const LOOPBACK_HOSTNAMES = ['localhost', '127.0.0.1', '[::1]'];
+// A static token has no expiry of its own; the SDK's AuthInfo wants one, so it is renewed per request.
+const AUTH_INFO_TTL_S = 3600;
+
+export interface HttpServerOptions {
+  host: string;
+  port: number;
+  /** The bearer token clients must send (from SML_MCP_TOKEN). */
+  token: string;
+  /** Host header names accepted besides the loopback names (hostnames, no port; IPv6 in brackets). */
+  allowedHosts?: string[];
+  /** Origin header values accepted; a request with any other Origin gets 403. */
+  allowedOrigins?: string[];
+  /** Binding to a non-loopback address needs this and a non-empty allowedHosts. */
+  isRemoteAllowed?: boolean;
+  sessionIdleMs?: number;
+  maxBodyBytes?: number;
+}
+
+export interface RunningHttpServer {
+  url: string;
+  port: number;
+  sessionCount(): number;
+  close(): Promise<void>;
+}
+
+interface Session {
+  transport: StreamableHTTPServerTransport;
+  mcp: McpServer;
+  lastSeen: number;
+}
+
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+export function validateHttpOptions(options: HttpServerOptions): void {
+  if (!options.token) {
+    throw new SmlError('NOT_CONFIGURED', 'serve --http needs a bearer token, and SML_MCP_TOKEN is not set.', {
+      hint: 'Set SML_MCP_TOKEN to a long random string (e.g. `openssl rand -hex 32`) and give clients the same value.',
+    });
+  }
+  if (options.token.length < MIN_TOKEN_LENGTH) {
+    throw new SmlError(
+      'INVALID_ARGUMENT',
+      `SML_MCP_TOKEN is too short; expected at least ${MIN_TOKEN_LENGTH} characters.`,
+      {
+        hint: 'Use a long random string, e.g. `openssl rand -hex 32`.',
+      },
+    );
+  }
+  if (!isLoopbackHost(options.host)) {
+    if (!options.isRemoteAllowed) {
+      throw new SmlError(
+        'INVALID_ARGUMENT',
+        `Refusing to listen on ${options.host}: only loopback addresses by default.`,
+        {
+          hint: 'Pass --allow-remote and --allowed-host <name the clients use> to serve beyond this machine (use TLS in front).',
+        },
+      );
+    }
+    if (!options.allowedHosts?.length) {
+      throw new SmlError(
+        'INVALID_ARGUMENT',
+        `Listening on ${options.host} needs the list of allowed Host names.`,
+        {
+          hint: 'Pass --allowed-host <hostname> (repeatable), the names clients use to reach this server.',
+        },
+      );
+    }
+  }
+}
+
+function hashToken(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}
+
+function sendJsonRpcError(
+  res: ServerResponse,
+  status: number,
+  code: number,
+  message: string,
+  headers = {},
+): void {
+  if (res.headersSent) return;
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }));
+}
+
+async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer | 'too-large'> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > maxBytes) return 'too-large';
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of req) {
+    total += (chunk as Buffer).length;
+    if (total > maxBytes) return 'too-large';
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+export async function startHttpServer(
+  deps: ServerDeps,
+  options: HttpServerOptions,
+): Promise<RunningHttpServer> {
+  validateHttpOptions(options);
+  const expectedToken = hashToken(options.token);
+  const allowedHosts = new Set(
+    [...(isLoopbackHost(options.host) ? LOOPBACK_HOSTNAMES : []), ...(options.allowedHosts ?? [])].map((h) =>
+      h.toLowerCase(),
+    ),
+  );
+  const allowedOrigins = new Set(options.allowedOrigins ?? []);
+  const idleMs = options.sessionIdleMs ?? 30 * 60_000;
+  const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
+  const sessions = new Map<string, Session>();
+
+  const isHostAllowed = (header: string | undefined) => {
+    if (!header) return false;
+    try {
+      return allowedHosts.has(new URL(`http://${header}`).hostname.toLowerCase());
+    } catch {
+      return false;
+    }
+  };
+  const isTokenValid = (header: string | undefined) => {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+    return match !== null && timingSafeEqual(hashToken(match[1]!), expectedToken);
+  };
+
+  const closeSession = async (id: string, reason: string) => {
+    const session = sessions.get(id);
+    if (!session) return;
+    sessions.delete(id);
+    logger.info({ reason }, 'closing MCP HTTP session');
+    await session.mcp.close().catch(() => undefined);
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (!isHostAllowed(req.headers.host))
+      return sendJsonRpcError(res, 403, -32000, 'Forbidden: Host not allowed');
+    const origin = req.headers.origin;
+    if (origin !== undefined && !allowedOrigins.has(origin)) {
+      return sendJsonRpcError(res, 403, -32000, 'Forbidden: Origin not allowed');
+    }
+    if (path !== MCP_PATH)
+      return sendJsonRpcError(res, 404, -32000, `Not found: the MCP endpoint is ${MCP_PATH}`);
+    if (!isTokenValid(req.headers.authorization)) {
+      return sendJsonRpcError(res, 401, -32000, 'Unauthorized: send Authorization: Bearer <SML_MCP_TOKEN>', {
+        'www-authenticate': 'Bearer realm="sml-mcp", error="invalid_token"',
+      });
+    }
+    (req as IncomingMessage & { auth?: unknown }).auth = {
+      token: 'static',
+      clientId: 'sml-mcp-token',
+      scopes: [],
+      expiresAt: Math.floor(Date.now() / 1000) + AUTH_INFO_TTL_S,
+    };
+    const sessionId = req.headers['mcp-session-id'];
+    const session = typeof sessionId === 'string' ? sessions.get(sessionId) : undefined;
+    if (typeof sessionId === 'string' && !session) {
+      return sendJsonRpcError(res, 404, -32001, 'Session not found; initialize a new session');
+    }
+
+    if (req.method !== 'POST') {
+      if (!session) return sendJsonRpcError(res, 400, -32000, 'Bad request: missing Mcp-Session-Id');
+      session.lastSeen = Date.now();
+      return session.transport.handleRequest(req, res);
+    }
+
+    const body = await readBody(req, maxBodyBytes);
+    if (body === 'too-large') {
+      return sendJsonRpcError(res, 413, -32600, `Request body larger than ${maxBodyBytes} bytes`, {
+        connection: 'close',
+      });
+    }
+    let message: unknown;
+    try {
+      message = JSON.parse(body.toString('utf8'));
+    } catch {
+      return sendJsonRpcError(res, 400, -32700, 'Parse error: the body is not JSON');
+    }
+    if (session) {
+      session.lastSeen = Date.now();
+      return session.transport.handleRequest(req, res, message);
+    }
+    if (!isInitializeRequest(message)) {
+      return sendJsonRpcError(res, 400, -32000, 'Bad request: no session; send initialize first');
+    }
+    const mcp = createMcpServer(deps);
+    const transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: randomUUID,
+      onsessioninitialized: (id) => {
+        sessions.set(id, { transport, mcp, lastSeen: Date.now() });
+      },
+    });
+    transport.onclose = () => {
+      if (transport.sessionId) sessions.delete(transport.sessionId);
+    };
+    await mcp.connect(transport);
+    await transport.handleRequest(req, res, message);
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      logger.error(
+        { err: deps.config.redact(error instanceof Error ? error.message : String(error)) },
+        'HTTP request failed',
+      );
+      sendJsonRpcError(res, 500, -32603, 'Internal server error');
+    });
+  });
+
+  const sweep = setInterval(
+    () => {
+      const now = Date.now();
+      for (const [id, session] of sessions) {
+        if (now - session.lastSeen > idleMs) void closeSession(id, 'idle');
+      }
+    },
+    Math.max(50, Math.min(idleMs / 2, 30_000)),
+  );
+  sweep.unref();
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${hostForUrl}:${address.port}${MCP_PATH}`;
+  logger.info({ url }, 'sml-mcp serving MCP over Streamable HTTP');
+
+  return {
+    url,
+    port: address.port,
+    sessionCount: () => sessions.size,
+    async close() {
+      clearInterval(sweep);
+      await Promise.all([...sessions.keys()].map((id) => closeSession(id, 'shutdown')));
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}

@@ -1,0 +1,86 @@
+import type { ResourceLink } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import { parseJobUri } from '../resources/uris.js';
+import { LaunchRequest } from '../src/domain/launch-spec.js';
+import type { LaunchResultView } from '../src/jobs/types.js';
+import { defineTool } from './define-tool.js';
+import { LaunchResultSchema } from './schemas.js';
+
+const input = LaunchRequest.extend({
+  dry_run: z
+    .boolean()
+    .optional()
+    .describe(
+      'Render the job scripts and check every setting without submitting anything (works without a configured cluster). The scripts come back in `scripts`',
+    ),
+  idempotency_key: z
+    .string()
+    .regex(/^[A-Za-z0-9._:-]{1,128}$/, 'letters, digits, dot, dash, underscore or colon, at most 128')
+    .optional()
+    .describe(
+      'Any unique string for this deployment request (e.g. a UUID). A retried launch with the same key returns the first launch (replayed: true) instead of submitting twice. Recommended',
+    ),
+});
+
+export const launchTool = defineTool({
+  name: 'launch',
+  title: 'Launch a model',
+  description:
+    'Deploy a model as SLURM job(s) serving an OpenAI-compatible API with sglang or vLLM: a catalog model (`model`, see list_models) or any model folder on the cluster (`model_path` + `framework` + `served_model_name`), with every knob of SML advanced mode (replicas, nodes per replica, time, chains of consecutive jobs, engine args, environment, router, OpenTela, metrics). Returns at once with job_ids, the served_model_name and resource URIs; the model then takes minutes to load: follow it with status (wait_until "serving"). Use dry_run to review the rendered scripts first, and an idempotency_key so a retry never submits twice. Call size_model first to choose nodes_per_replica or gpus_per_replica for a model not in the catalog.',
+  kind: 'create',
+  touchesCluster: true,
+  input,
+  output: LaunchResultSchema,
+  async run(args, { deps, extra }) {
+    const { dry_run: dryRun, idempotency_key: idempotencyKey, ...request } = args;
+    const result = await deps.jobs.launch(request, { dryRun, idempotencyKey, signal: extra.signal });
+    return { structured: result, text: describeLaunch(result), links: linksOf(result) };
+  },
+});
+
+function describeLaunch(result: LaunchResultView): string {
+  const lines: string[] = [];
+  if (result.dry_run) {
+    lines.push(
+      `Dry run on ${result.system}: rendered ${Object.keys(result.scripts ?? {}).join(', ') || 'no scripts'}; nothing was submitted.`,
+      `Served model name would be ${result.served_model_name}. Call launch without dry_run to submit.`,
+    );
+  } else {
+    const replayed = result.replayed
+      ? ' (replayed: this idempotency_key was used before; nothing new was submitted)'
+      : '';
+    lines.push(
+      result.job_ids.length > 1
+        ? `Submitted a chain of ${result.job_ids.length} jobs on ${result.system}${replayed}:`
+        : `Submitted job ${result.job_ids[0] ?? '?'} on ${result.system}${replayed}.`,
+    );
+    if (result.job_ids.length > 1)
+      for (const item of result.schedule) lines.push(`  job ${item.job_id} ${item.runs}`);
+    lines.push(
+      `Served model name: ${result.served_model_name}`,
+      `Next: status with job_ids ${JSON.stringify(result.job_ids.slice(0, 1))} and wait_until "serving" (repeat while it times out; loading takes minutes).`,
+    );
+  }
+  for (const warning of result.warnings) lines.push(`Warning: ${warning}`);
+  return lines.join('\n');
+}
+
+function linksOf(result: LaunchResultView): ResourceLink[] {
+  return result.resource_uris.map((uri) => {
+    const parsed = parseJobUri(uri);
+    const isText = parsed?.kind === 'log' || parsed?.kind === 'script';
+    const name =
+      parsed?.kind === 'log'
+        ? `job ${parsed.jobId} ${parsed.file}`
+        : parsed?.kind === 'script'
+          ? `job ${parsed.jobId} ${parsed.script}`
+          : parsed?.kind === 'metrics'
+            ? `job ${parsed.jobId} metrics`
+            : parsed
+              ? `job ${parsed.jobId}`
+              : uri;
+    const mimeType =
+      parsed?.kind === 'script' ? 'text/x-shellscript' : isText ? 'text/plain' : 'application/json';
+    return { type: 'resource_link', uri, name, mimeType };
+  });
+}
