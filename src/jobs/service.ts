@@ -1,4 +1,6 @@
 import { request } from 'undici';
+import { JOB_TAG_PREFIX } from '../domain/job-name.js';
+import type { launchLayoutOf } from '../domain/launch-spec.js';
 import type { SystemProfile } from '../domain/system.js';
 import { SmlError } from '../errors.js';
 import { logger } from '../log.js';
@@ -19,25 +21,13 @@ import type {
   WaitTarget,
 } from './types.js';
 
-/** Every sml-mcp job carries a `--comment` starting with this tag, so SLURM alone can list them. */
-export const JOB_TAG_PREFIX = 'sml-mcp:';
-
 const DEFAULT_LOG_READ_BYTES = 256 * 1024;
 const MAX_LOG_READ_BYTES = 4 * 1024 * 1024;
 const DIAGNOSIS_TAIL_BYTES = 64 * 1024;
 const LOG_FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
-/** What the service needs to know of a launch to read its files and endpoints. */
-export interface LaunchLayout {
-  replicas: number;
-  nodesPerReplica: number;
-  /** Port of replica r's engine (packed replicas on one node get distinct ports). */
-  replicaPorts: number[];
-  routerPort: number | null;
-  isOpentelaEnabled: boolean;
-  /** Every log file a job of this launch writes, in reading order. */
-  logFiles: string[];
-}
+/** What the service needs to know of a launch to read its files and endpoints (ports, router, log files). */
+export type LaunchLayout = ReturnType<typeof launchLayoutOf>;
 
 export interface JobServiceDeps {
   store: JobStore;

@@ -53,10 +53,6 @@ export class JobStore {
     this.keysDir = join(root, 'idempotency');
   }
 
-  static newLaunchId(): string {
-    return `L${Date.now().toString(36)}${randomUUID().slice(0, 8)}`;
-  }
-
   async create(record: LaunchRecord): Promise<void> {
     await mkdir(this.launchesDir, { recursive: true });
     await this.writeAtomic(this.pathOf(record.launch_id), record);

@@ -3,6 +3,7 @@ import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { newLaunchId } from '../../src/domain/job-name.js';
 import { JobStore, type LaunchRecord } from '../../src/jobs/store.js';
 
 function record(id: string): LaunchRecord {
@@ -24,7 +25,7 @@ function record(id: string): LaunchRecord {
 describe('JobStore', () => {
   it('keeps every concurrent update to one launch (no lost writes)', async () => {
     const store = new JobStore(await mkdtemp(join(tmpdir(), 'store-')));
-    const id = JobStore.newLaunchId();
+    const id = newLaunchId();
     await store.create(record(id));
     await Promise.all(
       Array.from({ length: 40 }, (_, i) => store.update(id, (r) => r.warnings.push(`w${i}`))),
@@ -36,7 +37,7 @@ describe('JobStore', () => {
   it('keeps concurrent updates from separate processes', async () => {
     const root = await mkdtemp(join(tmpdir(), 'store-'));
     const store = new JobStore(root);
-    const id = JobStore.newLaunchId();
+    const id = newLaunchId();
     await store.create(record(id));
     const script = join(root, 'writer.mjs');
     // Separate processes run the built module (npm test builds first).
@@ -62,7 +63,7 @@ describe('JobStore', () => {
   it('leaves the previous version when a write is interrupted (temp file never renamed)', async () => {
     const root = await mkdtemp(join(tmpdir(), 'store-'));
     const store = new JobStore(root);
-    const id = JobStore.newLaunchId();
+    const id = newLaunchId();
     await store.create(record(id));
     // A crash mid-write leaves a half-written temp file beside the record.
     await writeFile(join(root, 'launches', `${id}.json.999.deadbeef.tmp`), '{"launch_id": "');
@@ -73,7 +74,7 @@ describe('JobStore', () => {
   it('breaks a lock left by a crashed writer', async () => {
     const root = await mkdtemp(join(tmpdir(), 'store-'));
     const store = new JobStore(root);
-    const id = JobStore.newLaunchId();
+    const id = newLaunchId();
     await store.create(record(id));
     await writeFile(join(root, 'launches', `${id}.json.lock`), `12345 ${Date.now() - 60_000}`);
     await store.update(id, (r) => r.warnings.push('after-crash'));
@@ -83,7 +84,7 @@ describe('JobStore', () => {
 
   it('gives an idempotency key to exactly one of many concurrent claims', async () => {
     const store = new JobStore(await mkdtemp(join(tmpdir(), 'store-')));
-    const ids = Array.from({ length: 20 }, () => JobStore.newLaunchId());
+    const ids = Array.from({ length: 20 }, () => newLaunchId());
     const answers = await Promise.all(ids.map((id) => store.claimIdempotencyKey('retry-me', id)));
     const winners = ids.filter((_, i) => answers[i] === undefined);
     expect(winners).toHaveLength(1);
@@ -92,7 +93,7 @@ describe('JobStore', () => {
 
   it('finds a launch by job id', async () => {
     const store = new JobStore(await mkdtemp(join(tmpdir(), 'store-')));
-    const id = JobStore.newLaunchId();
+    const id = newLaunchId();
     await store.create(record(id));
     await store.update(id, (r) => {
       r.jobs[0]!.job_id = '4242';

@@ -1,0 +1,338 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { render } from '../../sbatch/render.js';
+import type { Catalog } from '../catalog/catalog.js';
+import {
+  type EnvironmentFile,
+  parseEnvironmentToml,
+  readEnvironmentFile,
+  resolveEnvironmentReference,
+} from '../catalog/environment.js';
+import { describeChainStart } from '../domain/chain.js';
+import { formatDuration } from '../domain/duration.js';
+import { newLaunchId } from '../domain/job-name.js';
+import {
+  bindPreviousJob,
+  buildLaunchSpecs,
+  catalogEntryFor,
+  environmentReferenceFor,
+  LaunchRequest,
+  type LaunchSpec,
+  type ResolvedEnvironment,
+} from '../domain/launch-spec.js';
+import type { SystemProfile } from '../domain/system.js';
+import { SmlError, toSmlError } from '../errors.js';
+import { logger } from '../log.js';
+import type { Identity, Scheduler } from '../scheduler/scheduler.js';
+import type { JobStore, LaunchRecord } from './store.js';
+import type { LaunchResultView } from './types.js';
+
+/**
+ * Launch: validate the request, resolve catalog entry, system and environment, plan the chain,
+ * record the launch BEFORE anything is submitted, then render and submit job by job (job i
+ * needs job i-1's id), recording each id as soon as SLURM answers.
+ */
+export interface LauncherDeps {
+  store: JobStore;
+  catalog: Catalog;
+  resolveSystem(name?: string): SystemProfile;
+  schedulerFor(profile: SystemProfile): Scheduler;
+  /** Identity used for dry runs, which never contact the cluster (config `user`, else the OS user). */
+  localUser(): string;
+  version: string;
+}
+
+export interface LaunchOptions {
+  dryRun?: boolean;
+  idempotencyKey?: string;
+  signal?: AbortSignal;
+}
+
+/** Codes after which sbatch may or may not have accepted the job: look for its tag before giving up. */
+const AMBIGUOUS_CODES = new Set(['SCHEDULER_UNREACHABLE', 'TIMEOUT', 'SCHEDULER_ERROR', 'CANCELLED']);
+
+export class Launcher {
+  constructor(private readonly deps: LauncherDeps) {}
+
+  async launch(input: unknown, options: LaunchOptions = {}): Promise<LaunchResultView> {
+    const request = parseLaunchRequest(input);
+    const system = this.deps.resolveSystem(request.system);
+    const entry = catalogEntryFor(request, this.deps.catalog);
+    const environmentReference = environmentReferenceFor(request, entry, system);
+    const launchId = newLaunchId();
+
+    if (options.dryRun) {
+      const environment = await this.resolveEnvironment(environmentReference, system, undefined, launchId);
+      const plan = buildLaunchSpecs(request, {
+        system,
+        user: this.deps.localUser(),
+        environment,
+        catalogEntry: entry,
+        launchId,
+        version: this.deps.version,
+      });
+      const head = plan.specs[0]!;
+      return {
+        launch_id: launchId,
+        job_ids: [],
+        served_model_name: head.servedModelName,
+        system: system.name,
+        dry_run: true,
+        endpoints: [],
+        resource_uris: [],
+        schedule: plan.specs.map((spec) => ({
+          job_id: `(job ${spec.chain.index + 1})`,
+          runs: describeRuns(spec),
+        })),
+        scripts: { ...render(head) },
+        warnings: plan.warnings,
+        replayed: false,
+      };
+    }
+
+    if (options.idempotencyKey !== undefined) {
+      const earlier = await this.deps.store.claimIdempotencyKey(options.idempotencyKey, launchId);
+      if (earlier !== undefined) return this.replay(earlier, options.idempotencyKey);
+    }
+
+    const scheduler = this.deps.schedulerFor(system);
+    const callOptions = { signal: options.signal };
+    const identity: Identity = await scheduler.whoami(callOptions);
+    const workingDir = await scheduler.workingDir(callOptions);
+    const environment = await this.resolveEnvironment(
+      environmentReference,
+      system,
+      scheduler,
+      launchId,
+      workingDir,
+    );
+    const plan = buildLaunchSpecs(request, {
+      system,
+      user: identity.user,
+      defaultAccount: identity.defaultAccount,
+      environment,
+      catalogEntry: entry,
+      launchId,
+      version: this.deps.version,
+    });
+    const head = plan.specs[0]!;
+
+    // The record exists before sbatch runs: a crash after this point leaves a launch to recover, never a stray job.
+    const record: LaunchRecord = {
+      launch_id: launchId,
+      created_at: new Date().toISOString(),
+      idempotency_key: options.idempotencyKey,
+      system: system.name,
+      user: identity.user,
+      served_model_name: head.servedModelName,
+      framework: head.framework,
+      working_dir: workingDir,
+      spec: head as unknown as Record<string, unknown>,
+      request: request as unknown as Record<string, unknown>,
+      jobs: plan.specs.map((spec) => ({
+        index: spec.chain.index,
+        tag: spec.jobTag,
+        state: 'planned',
+        scripts: {},
+        runs: describeRuns(spec),
+      })),
+      warnings: plan.warnings,
+    };
+    await this.deps.store.create(record);
+
+    await scheduler.mkdir(`${workingDir}/logs`, callOptions);
+    if (environment.upload) {
+      await scheduler.writeFile(environment.clusterPath, environment.upload, { ...callOptions, mode: 0o644 });
+    }
+
+    let previousJobId: string | undefined;
+    for (const planned of plan.specs) {
+      const spec = previousJobId === undefined ? planned : bindPreviousJob(planned, previousJobId);
+      const scripts = render(spec);
+      await this.deps.store.update(launchId, (r) => {
+        const job = r.jobs[spec.chain.index]!;
+        job.state = 'submitting';
+        job.scripts = { ...scripts };
+      });
+      const jobId = await this.submitOnce(
+        scheduler,
+        spec,
+        scripts['master.sh'],
+        workingDir,
+        options.signal,
+      ).catch(async (error: unknown) => {
+        const failure = toSmlError(error);
+        await this.deps.store.update(launchId, (r) => {
+          const job = r.jobs[spec.chain.index]!;
+          job.state = 'failed';
+          job.error = failure.message;
+        });
+        const submitted =
+          (await this.deps.store.get(launchId))?.jobs.flatMap((j) => (j.job_id ? [j.job_id] : [])) ?? [];
+        if (submitted.length === 0) throw failure;
+        throw new SmlError(
+          'SUBMIT_FAILED',
+          `Job ${spec.chain.index + 1} of ${spec.chain.length} of the chain could not be submitted: ${failure.message}`,
+          {
+            hint: `Jobs ${submitted.join(', ')} are submitted and recorded (launch ${launchId}); cancel them, or let them serve for the time they cover.`,
+            details: { launch_id: launchId, job_ids: submitted },
+            cause: error,
+          },
+        );
+      });
+      await this.deps.store.update(launchId, (r) => {
+        const job = r.jobs[spec.chain.index]!;
+        job.job_id = jobId;
+        job.state = 'submitted';
+        job.runs =
+          previousJobId === undefined ? job.runs : describeChainStart(toChainJob(spec), previousJobId);
+      });
+      previousJobId = jobId;
+    }
+    return this.resultOf((await this.deps.store.get(launchId))!, false);
+  }
+
+  /** Submit, and after an ambiguous failure look for the job's tag before reporting failure: one launch is one job. */
+  private async submitOnce(
+    scheduler: Scheduler,
+    spec: LaunchSpec,
+    script: string,
+    workingDir: string,
+    signal?: AbortSignal,
+  ): Promise<string> {
+    const request = {
+      script,
+      scriptPath: `${workingDir}/${spec.jobName}_${spec.chain.index}.sh`,
+      workingDir,
+      tag: spec.jobTag,
+    };
+    try {
+      return (await scheduler.submit(request, { signal })).jobId;
+    } catch (error) {
+      const failure = toSmlError(error);
+      if (!AMBIGUOUS_CODES.has(failure.code)) throw failure;
+      logger.warn(
+        { tag: spec.jobTag, code: failure.code },
+        'submit outcome unknown; looking for the tagged job',
+      );
+      const found = await scheduler.findTaggedJobs(spec.jobTag).catch(() => []);
+      const job = found.find((info) => info.comment === spec.jobTag);
+      if (job) return job.jobId;
+      throw failure;
+    }
+  }
+
+  private async replay(launchId: string, key: string): Promise<LaunchResultView> {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const record = await this.deps.store.get(launchId);
+      if (record && record.jobs.every((j) => j.state === 'submitted' || j.state === 'failed')) {
+        return this.resultOf(record, true);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new SmlError(
+      'CONFLICT',
+      `A launch with idempotency key "${key}" (${launchId}) is still being submitted.`,
+      {
+        hint: 'Call status in a moment, or retry the launch with the same key.',
+      },
+    );
+  }
+
+  private resultOf(record: LaunchRecord, replayed: boolean): LaunchResultView {
+    const jobIds = record.jobs.flatMap((j) => (j.job_id ? [j.job_id] : []));
+    const head = jobIds[0];
+    return {
+      launch_id: record.launch_id,
+      job_ids: jobIds,
+      served_model_name: record.served_model_name,
+      system: record.system,
+      dry_run: false,
+      endpoints: [],
+      resource_uris: head
+        ? [
+            `sml://jobs/${head}`,
+            `sml://jobs/${head}/logs/log.out`,
+            `sml://jobs/${head}/sbatch/master.sh`,
+            `sml://jobs/${head}/metrics`,
+          ]
+        : [],
+      schedule: record.jobs.flatMap((j) => (j.job_id ? [{ job_id: j.job_id, runs: j.runs }] : [])),
+      warnings: record.warnings,
+      replayed,
+    };
+  }
+
+  /**
+   * The environment file as the job sees it. A shipped file, or a local file when the cluster is
+   * remote, is uploaded to `<working dir>/env/`; a local file on a local cluster is used in place;
+   * anything else is a path on the cluster, read through the scheduler.
+   */
+  private async resolveEnvironment(
+    reference: string,
+    system: SystemProfile,
+    scheduler: Scheduler | undefined,
+    launchId: string,
+    workingDir?: string,
+  ): Promise<ResolvedEnvironment & { upload?: string }> {
+    const isLocalFile = !reference.includes('/') || existsSync(reference);
+    if (isLocalFile) {
+      const local = resolveEnvironmentReference(reference);
+      const file = readEnvironmentFile(local.path);
+      const isUsedInPlace = !local.isShipped && system.scheduler.kind === 'slurm';
+      if (isUsedInPlace || !workingDir) return { clusterPath: local.path, file };
+      return {
+        clusterPath: `${workingDir}/env/${launchId}-${basename(local.path)}`,
+        file,
+        upload: readFileSync(local.path, 'utf8'),
+      };
+    }
+    if (!scheduler) {
+      // A dry run does not contact the cluster: render with the path, without its [env] table.
+      const file: EnvironmentFile = { mounts: [], env: {}, annotations: {} };
+      return { clusterPath: reference, file };
+    }
+    const size = await scheduler.fileSize(reference);
+    if (size === undefined) {
+      throw new SmlError(
+        'NOT_FOUND',
+        `Environment file ${reference} exists neither here nor on ${system.name}.`,
+        {
+          hint: 'Give a shipped name (sglang.toml, vllm.toml, …), a file on this machine, or an existing path on the cluster.',
+        },
+      );
+    }
+    const chunk = await scheduler.readFile(reference, 0, Math.min(size, 1024 * 1024));
+    return { clusterPath: reference, file: parseEnvironmentToml(chunk.data.toString('utf8'), reference) };
+  }
+}
+
+/** Validate a launch request; zod's first complaint becomes one clear INVALID_ARGUMENT. */
+export function parseLaunchRequest(input: unknown): LaunchRequest {
+  const parsed = LaunchRequest.safeParse(input ?? {});
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  const field = issue.path.join('.') || 'request';
+  const hint =
+    issue.code === 'unrecognized_keys'
+      ? `Known fields: ${Object.keys(LaunchRequest.shape).join(', ')}.`
+      : 'See the launch tool description for the accepted values.';
+  throw new SmlError('INVALID_ARGUMENT', `Invalid ${field}: ${issue.message}.`, { hint, details: { field } });
+}
+
+function describeRuns(spec: LaunchSpec): string {
+  if (spec.chain.index === 0)
+    return `starts when scheduled, runs up to ${formatDuration(spec.slurm.timeLimitSeconds)}`;
+  return `starts ${formatDuration(spec.chain.offsetSeconds)} after the chain's first job starts, runs up to ${formatDuration(spec.slurm.timeLimitSeconds)}`;
+}
+
+function toChainJob(spec: LaunchSpec) {
+  return {
+    index: spec.chain.index,
+    chainLength: spec.chain.length,
+    offsetSeconds: spec.chain.offsetSeconds,
+    timeLimit: spec.slurm.timeLimit,
+    timeLimitSeconds: spec.slurm.timeLimitSeconds,
+    dependencyDelayMinutes: spec.chain.dependencyDelayMinutes,
+  };
+}
