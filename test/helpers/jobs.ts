@@ -1,0 +1,73 @@
+/**
+ * A real job service (store, launcher, renderer) over a given Scheduler, for lifecycle tests on
+ * the local cluster through any backend (SLURM CLI, SSH, FirecREST).
+ */
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { loadShippedCatalog } from '../../src/catalog/catalog.js';
+import { LaunchSpec, launchLayoutOf } from '../../src/domain/launch-spec.js';
+import { BUILT_IN_SYSTEMS, type SystemProfile } from '../../src/domain/system.js';
+import { Launcher } from '../../src/jobs/launcher.js';
+import { JobService } from '../../src/jobs/service.js';
+import { JobStore } from '../../src/jobs/store.js';
+import type { Scheduler } from '../../src/scheduler/scheduler.js';
+
+export const LOCAL_SYSTEM: SystemProfile = BUILT_IN_SYSTEMS.find((s) => s.name === 'local')!;
+
+export interface TestJobs {
+  service: JobService;
+  store: JobStore;
+  scheduler: Scheduler;
+  system: SystemProfile;
+}
+
+export async function createTestJobs(
+  scheduler: Scheduler,
+  system: SystemProfile = LOCAL_SYSTEM,
+): Promise<TestJobs> {
+  const store = new JobStore(await mkdtemp(join(tmpdir(), 'sml-jobs-')));
+  const resolveSystem = (name?: string) => {
+    if (name !== undefined && name !== system.name) throw new Error(`unexpected system ${name}`);
+    return system;
+  };
+  const launcher = new Launcher({
+    store,
+    catalog: loadShippedCatalog(),
+    resolveSystem,
+    schedulerFor: () => scheduler,
+    localUser: () => 'root',
+    version: 'test',
+  });
+  const service = new JobService({
+    store,
+    resolveSystem,
+    schedulerFor: () => scheduler,
+    launcher,
+    layoutOf: (record) => launchLayoutOf(LaunchSpec.parse(record.spec)),
+    pollIntervalMs: 1000,
+  });
+  return { service, store, scheduler, system };
+}
+
+/** One OpenAI chat completion against an endpoint base URL (…/v1). */
+export async function chat(
+  baseUrl: string,
+  model: string,
+  text = 'Say hello',
+): Promise<{ status: number; body: any }> {
+  const response = await request(`${baseUrl}/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model, messages: [{ role: 'user', content: text }], max_tokens: 16 }),
+    headersTimeout: 10_000,
+    bodyTimeout: 10_000,
+  });
+  const raw = await response.body.text();
+  let body: unknown = raw;
+  try {
+    body = JSON.parse(raw);
+  } catch {}
+  return { status: response.statusCode, body };
+}
