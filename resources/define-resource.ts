@@ -1,9 +1,12 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { ServerDeps } from '../server/deps.js';
+import { isUnknownJob } from '../tools/status.js';
+
+export { isUnknownJob };
+
 import type { Redactor } from '../src/config/secrets.js';
 import { SmlError, toSmlError } from '../src/errors.js';
-import type { JobStatusView } from '../src/jobs/types.js';
 import { logger } from '../src/log.js';
 
 /**
@@ -52,11 +55,6 @@ export async function guard<T>(deps: ServerDeps, uri: string, read: () => Promis
   } catch (error) {
     throw toMcpError(error, deps.config.redact, uri);
   }
-}
-
-/** A status the service made up for an id that neither the local record nor SLURM knows. */
-export function isUnknownJob(status: JobStatusView | undefined): boolean {
-  return !status || (status.slurm_state === 'UNKNOWN' && !status.is_recorded_locally);
 }
 
 export function jobNotFound(jobId: string): SmlError {

@@ -59,7 +59,7 @@ export const statusTool = defineTool({
     const jobIds = args.job_ids;
     if (!args.wait_until) {
       const jobs = await deps.jobs.status(jobIds, { signal: extra.signal });
-      if (jobIds && jobs.length === 0) throw notFound(jobIds);
+      if (jobIds && jobs.every(isUnknownJob)) throw notFound(jobIds);
       return { structured: { jobs, wait: null }, text: describeJobs(jobs) };
     }
     if (!jobIds) {
@@ -93,6 +93,11 @@ export const statusTool = defineTool({
   },
 });
 
+/** A status the service made up for an id that neither the local record nor SLURM knows. */
+export function isUnknownJob(status: JobStatusView | undefined): boolean {
+  return !status || (status.slurm_state === 'UNKNOWN' && !status.is_recorded_locally);
+}
+
 function notFound(jobIds: readonly string[]): SmlError {
   return new SmlError('NOT_FOUND', `No job ${jobIds.join(', ')} is known to SLURM or to sml-mcp.`, {
     hint: 'Call status without job_ids to list your jobs; finished jobs age out of SLURM after a while.',
@@ -119,6 +124,7 @@ export function createProgressReporter(extra: ToolExtra, total: number) {
 }
 
 export function describeJob(job: JobStatusView): string {
+  if (isUnknownJob(job)) return `job ${job.job_id}: unknown to SLURM and to sml-mcp (check the id)`;
   const chain = job.chain_length > 1 ? ` [chain ${job.chain_index + 1}/${job.chain_length}]` : '';
   const parts = [`job ${job.job_id}${chain} ${job.served_model_name} on ${job.system}: ${job.phase}`];
   if (job.phase === 'ended') parts.push(`(${job.end_reason ?? 'unknown'}, SLURM ${job.slurm_state})`);

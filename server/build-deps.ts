@@ -1,0 +1,82 @@
+import { userInfo } from 'node:os';
+import { type Catalog, createCatalog, loadShippedCatalog } from '../src/catalog/catalog.js';
+import type { ResolvedConfig } from '../src/config/load.js';
+import { LaunchSpec, launchLayoutOf } from '../src/domain/launch-spec.js';
+import type { SystemProfile } from '../src/domain/system.js';
+import type { JobServiceApi } from '../src/jobs/api.js';
+import { Launcher } from '../src/jobs/launcher.js';
+import { JobService, type JobServiceDeps } from '../src/jobs/service.js';
+import { JobStore } from '../src/jobs/store.js';
+import type { ServerDeps, SizerApi, SystemsApi } from './deps.js';
+import { PACKAGE_VERSION } from './server.js';
+import { createSystems, resolveSystem, type SystemsOptions } from './systems.js';
+
+/** The shipped catalog with the config file's entries; an entry for the same model and framework replaces the shipped one. */
+export function buildCatalog(config: ResolvedConfig): Catalog {
+  const shipped = loadShippedCatalog();
+  if (config.catalogExtras.length === 0) return shipped;
+  const key = (entry: { model: string; framework: string }) => `${entry.model}\u0000${entry.framework}`;
+  const replaced = new Set(config.catalogExtras.map(key));
+  return createCatalog(
+    [...shipped.entries.filter((entry) => !replaced.has(key(entry))), ...config.catalogExtras],
+    `models.json + ${config.configPath}`,
+  );
+}
+
+export interface BuildDepsOptions extends SystemsOptions {
+  /** How launches are planned, rendered and submitted (the job service's launcher). */
+  launcher?: JobServiceDeps['launcher'];
+  sizer?: SizerApi;
+  watchIntervalMs?: number;
+  pollIntervalMs?: number;
+}
+
+/** The job service and its launcher over one job store (`config.stateDir`). */
+export function createJobService(
+  config: ResolvedConfig,
+  systems: SystemsApi,
+  catalog: Catalog,
+  options: Pick<BuildDepsOptions, 'launcher' | 'pollIntervalMs'> = {},
+): JobServiceApi {
+  const store = new JobStore(config.stateDir);
+  const systemNamed = (name?: string) => resolveSystem(config, name);
+  const schedulerFor = (profile: SystemProfile) => systems.schedulerFor(profile);
+  const launcher =
+    options.launcher ??
+    new Launcher({
+      store,
+      catalog,
+      resolveSystem: systemNamed,
+      schedulerFor,
+      localUser: () => userInfo().username,
+      version: PACKAGE_VERSION,
+    });
+  return new JobService({
+    store,
+    resolveSystem: systemNamed,
+    schedulerFor,
+    launcher,
+    layoutOf: (record) => launchLayoutOf(LaunchSpec.parse(record.spec)),
+    pollIntervalMs: options.pollIntervalMs,
+  });
+}
+
+/** Everything a server needs, from a loaded configuration. */
+export function buildServerDeps(config: ResolvedConfig, options: BuildDepsOptions = {}): ServerDeps {
+  const systems = createSystems(config, options);
+  const catalog = buildCatalog(config);
+  return {
+    config,
+    systems,
+    catalog,
+    jobs: createJobService(config, systems, catalog, options),
+    sizer: options.sizer ?? unavailableSizer,
+    watchIntervalMs: options.watchIntervalMs,
+  };
+}
+
+const unavailableSizer: SizerApi = {
+  async size() {
+    throw new Error('the sizing planner is not wired into this server yet');
+  },
+};

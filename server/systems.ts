@@ -1,0 +1,67 @@
+import type { ResolvedConfig } from '../src/config/load.js';
+import type { SystemProfile } from '../src/domain/system.js';
+import { SmlError } from '../src/errors.js';
+import {
+  createFirecrestScheduler,
+  firecrestCredentialsFromEnv,
+  missingFirecrestAuthError,
+} from '../src/scheduler/firecrest/index.js';
+import type { Scheduler } from '../src/scheduler/scheduler.js';
+import { createSlurmScheduler } from '../src/scheduler/slurm/index.js';
+import type { SystemsApi } from './deps.js';
+
+export interface SystemsOptions {
+  /** Extra environment for SLURM commands (e.g. SLURM_CONF of the local test cluster). */
+  slurmEnv?: Record<string, string>;
+}
+
+/**
+ * The systems of the configuration and one Scheduler per system, built on first use. FirecREST
+ * credentials come from the environment (or the secrets file) only.
+ */
+export function createSystems(config: ResolvedConfig, options: SystemsOptions = {}): SystemsApi {
+  const schedulers = new Map<string, Scheduler>();
+  const build = (profile: SystemProfile): Scheduler => {
+    const connection = profile.scheduler;
+    if (connection.kind === 'firecrest') {
+      const settings = firecrestCredentialsFromEnv(config.credentialEnv() as NodeJS.ProcessEnv, {
+        tokenUri: connection.tokenUri,
+      });
+      if (!settings.auth) throw missingFirecrestAuthError();
+      return createFirecrestScheduler({
+        url: settings.url ?? connection.url,
+        auth: settings.auth,
+        system: connection.system ?? profile.name,
+      });
+    }
+    return createSlurmScheduler(connection, { env: options.slurmEnv });
+  };
+  return {
+    profiles: () => config.systems,
+    schedulerFor(profile) {
+      let scheduler = schedulers.get(profile.name);
+      if (!scheduler) {
+        scheduler = build(profile);
+        schedulers.set(profile.name, scheduler);
+      }
+      return scheduler;
+    },
+  };
+}
+
+/** The profile a request names, else the configured default; NOT_CONFIGURED when there is neither. */
+export function resolveSystem(config: ResolvedConfig, name?: string): SystemProfile {
+  const wanted = name ?? config.defaults.system;
+  if (!wanted) {
+    throw new SmlError('NOT_CONFIGURED', 'No system given and no default system is configured.', {
+      hint: `Pass system (list_systems shows them), or set SML_SYSTEM or "defaults.system" in ${config.configPath}.`,
+    });
+  }
+  const profile = config.systems.find((system) => system.name === wanted);
+  if (!profile) {
+    throw new SmlError('UNKNOWN_SYSTEM', `System '${wanted}' is not known.`, {
+      hint: `Known systems: ${config.systems.map((s) => s.name).join(', ')}; add your own under "systems" in ${config.configPath}.`,
+    });
+  }
+  return profile;
+}

@@ -1,0 +1,183 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { CallToolResult, ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
+import { expect } from 'vitest';
+import { type BuildDepsOptions, buildServerDeps } from '../../server/build-deps.js';
+import { connectInProcessClient } from '../../server/client.js';
+import type { ServerDeps } from '../../server/deps.js';
+import { resolveSystem } from '../../server/systems.js';
+import { readEnvironmentFile } from '../../src/catalog/environment.js';
+import { loadConfig, type ResolvedConfig } from '../../src/config/load.js';
+import { JOB_TAG_PREFIX } from '../../src/domain/job-name.js';
+import { buildLaunchSpecs, LaunchRequest } from '../../src/domain/launch-spec.js';
+import { LOCAL_CLUSTER_ROOT } from '../../src/domain/system.js';
+import { JobStore } from '../../src/jobs/store.js';
+import type { Scheduler } from '../../src/scheduler/scheduler.js';
+
+/**
+ * The MCP protocol tests run the real server over the real job service, on the local SLURM
+ * cluster of test/cluster, through the SDK's own Client in memory.
+ */
+
+const REPO_ROOT = join(import.meta.dirname, '..', '..');
+
+/** The variables of test/cluster/env.sh (SLURM_CONF and friends). */
+export function clusterEnv(): Record<string, string> {
+  const text = readFileSync(join(REPO_ROOT, 'test', 'cluster', 'env.sh'), 'utf8');
+  const env: Record<string, string> = {};
+  for (const match of text.matchAll(/^export ([A-Z_]+)=(.*)$/gm)) {
+    const raw = match[2]!.replace(/^'(.*)'$/, '$1').replace(/^"(.*)"$/, '$1');
+    env[match[1]!] = raw.replace(/\$\{?([A-Z_]+)\}?/g, (_, name: string) => env[name] ?? '');
+  }
+  return env;
+}
+
+export interface Harness {
+  dir: string;
+  config: ResolvedConfig;
+  deps: ServerDeps;
+  scheduler: Scheduler;
+  cleanup(): void;
+}
+
+export interface HarnessOptions extends BuildDepsOptions {
+  /** Extra environment for the configuration (secrets, SML_* defaults). */
+  env?: Record<string, string>;
+  /** Content of the config file. */
+  configFile?: unknown;
+  /** Leave the default system unset (the "nothing configured" state). */
+  isUnconfigured?: boolean;
+}
+
+export function createHarness(options: HarnessOptions = {}): Harness {
+  const dir = mkdtempSync(join(tmpdir(), 'sml-mcp-test-'));
+  mkdirSync(join(dir, 'work'), { recursive: true });
+  if (options.configFile !== undefined)
+    writeFileSync(join(dir, 'mcp.json'), JSON.stringify(options.configFile));
+  const config = loadConfig({
+    env: {
+      HOME: dir,
+      SML_CONFIG_DIR: dir,
+      ...(options.isUnconfigured ? {} : { SML_SYSTEM: 'local' }),
+      ...options.env,
+    },
+  });
+  const deps = buildServerDeps(config, {
+    slurmEnv: clusterEnv(),
+    watchIntervalMs: 300,
+    pollIntervalMs: 300,
+    ...options,
+  });
+  const scheduler = deps.systems.schedulerFor(resolveSystem(config, 'local'));
+  return { dir, config, deps, scheduler, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export async function connect(deps: ServerDeps, capabilities: ClientCapabilities = {}): Promise<Client> {
+  return connectInProcessClient(deps, { name: 'sml-mcp-test', capabilities });
+}
+
+export interface RecordedJobOptions {
+  /** Lines the job appends to log.out, one per `intervalS`. */
+  lines?: number;
+  intervalS?: number;
+  /** Extra text the job prints into log.out first. */
+  banner?: string;
+  /** Submit without a local record and without the sml-mcp tag (a job someone else launched). */
+  isForeign?: boolean;
+}
+
+/**
+ * Submit a small job through the real scheduler and record it in the job store the way a launch
+ * does (a real LaunchSpec of the local system), so status, logs and cancel see an sml-mcp job.
+ */
+export async function submitRecordedJob(harness: Harness, options: RecordedJobOptions = {}): Promise<string> {
+  const launchId = `t${Math.random().toString(36).slice(2, 12)}`;
+  const workingDir = join(harness.dir, 'work');
+  const lines = options.lines ?? 3;
+  const intervalS = options.intervalS ?? 1;
+  const tag = options.isForeign ? 'someone-else' : `${JOB_TAG_PREFIX}${launchId}:0`;
+  const banner = options.banner ? `echo ${JSON.stringify(options.banner)} >> "$dir/log.out"\n` : '';
+  const script = [
+    '#!/bin/bash',
+    `#SBATCH --job-name=sml_test_${launchId}`,
+    `#SBATCH --output=${workingDir}/slurm-%j.out`,
+    '#SBATCH --time=00:10:00',
+    `#SBATCH --comment=${tag}`,
+    `dir=${workingDir}/logs/$SLURM_JOB_ID`,
+    'mkdir -p "$dir"',
+    `${banner}for i in $(seq 1 ${lines}); do echo "line $i" >> "$dir/log.out"; sleep ${intervalS}; done`,
+    '',
+  ].join('\n');
+  const { jobId } = await harness.scheduler.submit({
+    script,
+    scriptPath: join(workingDir, `job_${launchId}.sh`),
+    workingDir,
+    tag,
+  });
+  if (options.isForeign) return jobId;
+
+  const system = resolveSystem(harness.config, 'local');
+  const environmentPath = `${LOCAL_CLUSTER_ROOT}/env/local.toml`;
+  const request = LaunchRequest.parse({
+    model_path: `${LOCAL_CLUSTER_ROOT}/models/test/tiny`,
+    framework: 'sglang',
+    served_model_name: 'test/tiny',
+    system: 'local',
+    time: '00:10:00',
+  });
+  const plan = buildLaunchSpecs(request, {
+    system,
+    user: 'root',
+    environment: { clusterPath: environmentPath, file: readEnvironmentFile(environmentPath) },
+    launchId,
+  });
+  await new JobStore(harness.config.stateDir).create({
+    launch_id: launchId,
+    created_at: new Date().toISOString(),
+    system: 'local',
+    user: 'root',
+    served_model_name: plan.specs[0]!.servedModelName,
+    framework: 'sglang',
+    working_dir: workingDir,
+    spec: plan.specs[0]! as unknown as Record<string, unknown>,
+    request: request as unknown as Record<string, unknown>,
+    jobs: [
+      { index: 0, tag, job_id: jobId, state: 'submitted', scripts: { 'master.sh': script }, runs: 'now' },
+    ],
+    warnings: [],
+  });
+  return jobId;
+}
+
+/** The text of a tool result's first content item. */
+export function textOf(result: unknown): string {
+  const first = ((result as CallToolResult).content as { type: string; text?: string }[] | undefined)?.[0];
+  return first?.type === 'text' ? (first.text ?? '') : '';
+}
+
+export function expectToolError(outcome: unknown, code: string): void {
+  const result = outcome as CallToolResult;
+  expect(result.isError, `expected an error result, got ${JSON.stringify(result).slice(0, 400)}`).toBe(true);
+  expect(result.structuredContent).toBeUndefined();
+  expect(textOf(result)).toMatch(new RegExp(`^\\[${code}\\] `));
+}
+
+export function expectToolSuccess(outcome: unknown): Record<string, unknown> {
+  const result = outcome as CallToolResult;
+  expect(result.isError, `expected success, got ${textOf(result)}`).toBeFalsy();
+  expect(result.structuredContent).toBeDefined();
+  return result.structuredContent as Record<string, unknown>;
+}
+
+/** Poll until `check` returns a value or the deadline passes (behaviour, not timing, is asserted). */
+export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('condition not met before the deadline');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
