@@ -77,9 +77,10 @@ async function readByBlocks(
   while (got < want) {
     const blockStart = cursor - (cursor % granule);
     const need = want - got;
+    // Never ask for (much) more than is wanted: the largest aligned block within the wanted span.
     const blockSize = Math.max(
       granule,
-      Math.min(lowestSetBit(blockStart) ?? largest, largest, ceilPowerOfTwo(cursor - blockStart + need)),
+      Math.min(lowestSetBit(blockStart) ?? largest, largest, floorPowerOfTwo(cursor - blockStart + need)),
     );
     const text = await transport.view(path, blockStart, blockSize);
     const bytes = textToBytes(text);
@@ -113,11 +114,9 @@ export function textToBytes(text: string): Buffer {
 }
 
 function floorPowerOfTwo(n: number): number {
-  return 2 ** Math.floor(Math.log2(n));
-}
-
-function ceilPowerOfTwo(n: number): number {
-  return n <= 1 ? 1 : 2 ** Math.ceil(Math.log2(n));
+  let power = 1;
+  while (power * 2 <= n) power *= 2;
+  return power;
 }
 
 /** The largest power of two dividing n (undefined for 0, which every block size divides). */
