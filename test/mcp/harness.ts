@@ -84,6 +84,8 @@ export interface RecordedJobOptions {
   intervalS?: number;
   /** Extra text the job prints into log.out first. */
   banner?: string;
+  /** Exit status of the job script (non-zero: the job FAILED). */
+  exitCode?: number;
   /** Submit without a local record and without the sml-mcp tag (a job someone else launched). */
   isForeign?: boolean;
 }
@@ -108,6 +110,7 @@ export async function submitRecordedJob(harness: Harness, options: RecordedJobOp
     `dir=${workingDir}/logs/$SLURM_JOB_ID`,
     'mkdir -p "$dir"',
     `${banner}for i in $(seq 1 ${lines}); do echo "line $i" >> "$dir/log.out"; sleep ${intervalS}; done`,
+    `exit ${options.exitCode ?? 0}`,
     '',
   ].join('\n');
   const { jobId } = await harness.scheduler.submit({
