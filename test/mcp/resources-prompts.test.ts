@@ -33,8 +33,8 @@ afterAll(async () => {
   harness.cleanup();
 });
 
-function textContent(result: { contents: { text?: unknown }[] }): string {
-  return String(result.contents[0]?.text ?? '');
+function textContent(result: unknown): string {
+  return String((result as { contents: { text?: unknown }[] }).contents[0]?.text ?? '');
 }
 
 describe('resources', () => {
