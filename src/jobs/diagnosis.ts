@@ -22,10 +22,11 @@ const SIGNATURES: Signature[] = [
   },
   {
     id: 'model_path_missing',
+    // transformers (sglang), vLLM and generic wordings; every alternative captures the path.
     pattern:
-      /(?:(?:model path|model_path|Model path)\s+(?:does not exist|not found)[:\s]*['"]?([^\s'"]+)|Repo id must be in the form|is not a local folder and is not a valid model identifier|No such file or directory: ['"]([^'"]*config\.json)['"]|Can't load the configuration of ['"]([^'"]+)['"])/,
+      /Invalid repository ID or local directory specified: '([^']+)'|Incorrect path_or_model_id: '([^']+)'|(?:model path|model_path)\s+(?:does not exist|not found)[:\s]*['"]?([^\s'"]+)|OSError: ([^\s]+) is not a local folder and is not a valid model identifier|No such file or directory: ['"]([^'"]*config\.json)['"]/i,
     cause: (m) =>
-      `The model path ${m[1] ?? m[2] ?? m[3] ?? '(see the log line)'} does not exist or holds no config.json on the cluster.`,
+      `The model path ${m.slice(1).find((g) => g !== undefined) ?? '(see the log line)'} does not exist or holds no config.json on the cluster.`,
     fix: 'Check the path on the cluster (it must be a directory with config.json and the weights), or launch a catalog model (list_models).',
   },
   {

@@ -174,7 +174,7 @@ export function defineLifecycleTests(options: LifecycleSuiteOptions): void {
       const checkerLog = await jobs.service.readLog(second, 'replica_health_checker.log');
       expect(checkerLog.text).toContain(`cancelling predecessor job ${first}`);
       await jobs.service.cancel(second);
-    });
+    }, 420_000);
   }
 
   if (options.cases.has('failures')) {
@@ -189,16 +189,19 @@ export function defineLifecycleTests(options: LifecycleSuiteOptions): void {
       expect(wait.statuses[0]!.failure_hint).toMatchObject({ signature: 'gpu_oom' });
     });
 
-    it('a missing model path gives a hint naming the path', async () => {
-      const result = await launch({
-        model_path: '/opt/sml-local/models/nobody/no-such-model',
-        served_model_name: 'nobody/no-such-model',
-        framework: 'vllm',
-      });
-      const wait = await jobs.service.waitFor(result.job_ids, 'ended', { timeoutS: 90 });
-      expect(wait.statuses[0]!.phase).toBe('ended');
-      expect(wait.statuses[0]!.failure_hint?.signature).toBe('model_path_missing');
-      expect(wait.statuses[0]!.failure_hint?.cause).toContain('/opt/sml-local/models/nobody/no-such-model');
-    });
+    it.each(['vllm', 'sglang'])(
+      'a missing model path gives a hint naming the path (%s)',
+      async (framework) => {
+        const result = await launch({
+          model_path: '/opt/sml-local/models/nobody/no-such-model',
+          served_model_name: 'nobody/no-such-model',
+          framework,
+        });
+        const wait = await jobs.service.waitFor(result.job_ids, 'ended', { timeoutS: 90 });
+        expect(wait.statuses[0]!.phase).toBe('ended');
+        expect(wait.statuses[0]!.failure_hint?.signature).toBe('model_path_missing');
+        expect(wait.statuses[0]!.failure_hint?.cause).toContain('/opt/sml-local/models/nobody/no-such-model');
+      },
+    );
   }
 }
