@@ -211,9 +211,10 @@ export class SlurmCliScheduler implements Scheduler {
 
   async cancel(jobId: string, options: CallOptions = {}): Promise<CancelResult> {
     requireJobId(jobId);
-    const result = await this.runner.run(['scancel', jobId], options);
+    // Without --verbose, scancel says nothing (and exits 0) for ended or unknown jobs.
+    const result = await this.runner.run(['scancel', '--verbose', jobId], options);
     const stderr = result.stderr;
-    if (result.exitCode === 0 && !/error/i.test(stderr)) return { jobId, alreadyEnded: false };
+    if (result.exitCode === 0 && !/error:/i.test(stderr)) return { jobId, alreadyEnded: false };
     if (/already completing or completed/i.test(stderr)) {
       return {
         jobId,
@@ -248,7 +249,12 @@ export class SlurmCliScheduler implements Scheduler {
     throw commandFailure('scancel', result, this.runner.target);
   }
 
-  readFile(path: string, offset: number, maxBytes: number, options: CallOptions = {}): Promise<FileChunk> {
+  async readFile(
+    path: string,
+    offset: number,
+    maxBytes: number,
+    options: CallOptions = {},
+  ): Promise<FileChunk> {
     requireAbsolute(path, 'file path');
     if (!Number.isSafeInteger(offset) || offset < 0) {
       throw new SmlError('INVALID_ARGUMENT', `Offset ${offset} is not a byte offset.`, {
@@ -263,12 +269,12 @@ export class SlurmCliScheduler implements Scheduler {
     return this.runner.readRange(path, offset, maxBytes, options);
   }
 
-  fileSize(path: string, options: CallOptions = {}): Promise<number | undefined> {
+  async fileSize(path: string, options: CallOptions = {}): Promise<number | undefined> {
     requireAbsolute(path, 'file path');
     return this.runner.fileSize(path, options);
   }
 
-  writeFile(
+  async writeFile(
     path: string,
     content: string | Buffer,
     options: CallOptions & { mode?: number } = {},
@@ -277,7 +283,7 @@ export class SlurmCliScheduler implements Scheduler {
     return this.runner.writeFile(path, content, options);
   }
 
-  mkdir(path: string, options: CallOptions = {}): Promise<void> {
+  async mkdir(path: string, options: CallOptions = {}): Promise<void> {
     requireAbsolute(path, 'directory');
     return this.runner.mkdir([path], options);
   }

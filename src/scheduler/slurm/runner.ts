@@ -318,9 +318,24 @@ export class LocalRunner implements ClusterRunner {
 /** $1 path, $2 offset, $3 max bytes → line with the size, then the bytes (exit 3 missing, 4 not a file). */
 const READ_RANGE_SCRIPT =
   '[ -e "$1" ] || exit 3; [ -f "$1" ] || exit 4; s=$(stat -L -c %s -- "$1") || exit 5; ' +
-  'printf "%s\\n" "$s"; if [ "$2" -lt "$s" ]; then tail -c +"$(($2 + 1))" -- "$1" | head -c "$3"; fi';
-/** $1 path → its size (exit 3 missing). */
-const FILE_SIZE_SCRIPT = '[ -e "$1" ] || exit 3; stat -L -c %s -- "$1"';
+  'printf "\\n%s%s\\n" "$4" "$s"; if [ "$2" -lt "$s" ]; then tail -c +"$(($2 + 1))" -- "$1" | head -c "$3"; fi';
+/** $1 path → its size after the marker $2 (exit 3 missing). */
+const FILE_SIZE_SCRIPT =
+  '[ -e "$1" ] || exit 3; s=$(stat -L -c %s -- "$1") || exit 5; printf "\\n%s%s\\n" "$2" "$s"';
+/** Precedes the size line, so anything a login script prints first is skipped, not taken for file bytes. */
+const SIZE_MARKER = 'sml-mcp-size:';
+
+/** Find `\n<marker><size>\n` in a remote answer: the size and where the bytes after it start. */
+function afterSizeMarker(stdout: Buffer): { size: number; dataStart: number } | undefined {
+  const marker = Buffer.from(`\n${SIZE_MARKER}`);
+  const at = stdout.indexOf(marker);
+  if (at < 0) return undefined;
+  const sizeStart = at + marker.length;
+  const newline = stdout.indexOf(0x0a, sizeStart);
+  if (newline < 0) return undefined;
+  const size = Number(stdout.subarray(sizeStart, newline).toString('ascii'));
+  return Number.isSafeInteger(size) && size >= 0 ? { size, dataStart: newline + 1 } : undefined;
+}
 /** $1 path, $2 octal mode; content on stdin, written to a temp file in the same directory, then renamed. */
 const WRITE_FILE_SCRIPT =
   'set -e; t="$1.sml-tmp.$$"; trap \'rm -f -- "$t"\' EXIT; mkdir -p -- "$(dirname -- "$1")"; ' +
@@ -427,32 +442,29 @@ export class SshRunner implements ClusterRunner {
     maxBytes: number,
     options: CallOptions = {},
   ): Promise<FileChunk> {
-    const argv = ['sh', '-c', READ_RANGE_SCRIPT, 'sh', path, String(offset), String(maxBytes)];
+    const argv = ['sh', '-c', READ_RANGE_SCRIPT, 'sh', path, String(offset), String(maxBytes), SIZE_MARKER];
     const result = await this.exec('read', argv, options);
     this.checkFileResult(result, 'read', path);
-    const newline = result.stdout.indexOf(0x0a);
-    const size = Number(result.stdout.subarray(0, newline).toString('ascii'));
-    if (newline < 0 || !Number.isSafeInteger(size)) {
-      throw new SmlError('SCHEDULER_ERROR', `Unexpected answer when reading ${path} on ${this.target}.`, {
-        hint: 'The login node needs GNU coreutils (stat -c, tail -c, head -c).',
-      });
-    }
-    const data = result.stdout.subarray(newline + 1);
-    return { data, size: Math.max(size, offset + data.length) };
+    const answer = afterSizeMarker(result.stdout);
+    if (!answer) throw this.unexpectedAnswer('reading', path);
+    const data = result.stdout.subarray(answer.dataStart);
+    return { data, size: Math.max(answer.size, offset + data.length) };
   }
 
   async fileSize(path: string, options: CallOptions = {}): Promise<number | undefined> {
-    const result = await this.exec('size', ['sh', '-c', FILE_SIZE_SCRIPT, 'sh', path], options);
+    const argv = ['sh', '-c', FILE_SIZE_SCRIPT, 'sh', path, SIZE_MARKER];
+    const result = await this.exec('size', argv, options);
     if (result.exitCode === 3) return undefined;
     this.checkFileResult(result, 'stat', path);
-    const size = Number(result.stdout.toString('ascii').trim());
-    if (!Number.isSafeInteger(size)) {
-      throw new SmlError(
-        'SCHEDULER_ERROR',
-        `Unexpected size "${result.stdout}" of ${path} on ${this.target}.`,
-      );
-    }
-    return size;
+    const answer = afterSizeMarker(result.stdout);
+    if (!answer) throw this.unexpectedAnswer('measuring', path);
+    return answer.size;
+  }
+
+  private unexpectedAnswer(action: string, path: string): SmlError {
+    return new SmlError('SCHEDULER_ERROR', `Unexpected answer when ${action} ${path} on ${this.target}.`, {
+      hint: 'The login node needs a POSIX sh and GNU coreutils (stat -c, tail -c, head -c).',
+    });
   }
 
   async writeFile(
