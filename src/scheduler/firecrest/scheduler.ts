@@ -164,7 +164,7 @@ export class FirecrestScheduler implements Scheduler {
       } catch (error) {
         if (!isAmbiguousSubmitFailure(error)) throw asSubmitError(error);
         // The request may have reached SLURM: look for its tag before submitting again.
-        const found = await this.findSubmission(name, request.tag, deadline, options);
+        const found = await this.findSubmission(name, request.tag, deadline, error as SmlError, options);
         if (found) {
           logger.info(
             { jobId: found, tag: request.tag },
@@ -424,19 +424,27 @@ export class FirecrestScheduler implements Scheduler {
     name: string,
     tag: string,
     deadline: number,
+    failure: SmlError,
     options?: CallOptions,
   ): Promise<string | undefined> {
     for (let look = 0; look < 3; look++) {
+      let jobs: JobInfo[];
       try {
-        const jobs = (await this.listJobs({ name }, options)).filter((job) => job.comment === tag);
-        if (jobs.length > 0) return jobs.map((j) => j.jobId).sort(compareJobIds)[0];
+        jobs = (await this.listJobs({ name }, options)).filter((job) => job.comment === tag);
       } catch (error) {
-        if (Date.now() >= deadline) throw error;
-        logger.warn(
-          { tag, error: (error as Error).message },
-          'firecrest: looking for a submitted job failed',
+        if (look > 0) return undefined;
+        // Not even the job list answers: whether the job was queued is unknown.
+        throw new SmlError(
+          failure.code,
+          `${failure.message} The job may or may not have been queued: the job list could not be read either.`,
+          {
+            hint: `Check your jobs (tag '${tag}') before launching again.`,
+            details: { ...failure.details, tag, isAmbiguous: true },
+            cause: error,
+          },
         );
       }
+      if (jobs.length > 0) return jobs.map((j) => j.jobId).sort(compareJobIds)[0];
       // A request that timed out may still be on its way to sbatch: look again shortly.
       const delay = this.client.backoffDelay(look + 1);
       if (look === 2 || Date.now() + delay > deadline) break;
