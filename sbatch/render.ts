@@ -64,6 +64,10 @@ export const jobLogDir = (jobId: string): string => `logs/${jobId}`;
 /** Directory the master extracts its rank scripts to, relative to $HOME. */
 export const ranksDirOf = (jobId: string): string => `.sml/job-${jobId}`;
 
+/** Markers around master.sh's generated data (numbers only): the layout of the job. */
+export const LAYOUT_BEGIN = 'sml-mcp layout';
+export const LAYOUT_END = 'end of layout';
+
 let healthCheckerSource: string | undefined;
 function readHealthChecker(): string {
   healthCheckerSource ??= readFileSync(assetPath('replica_health_checker.py'), 'utf8');
@@ -248,7 +252,7 @@ function renderEngine(spec: LaunchSpec): string {
     cases.push(
       [
         '  head)',
-        '    replica_head_ip="$2"',
+        ...(isMultiNode ? ['    replica_head_ip="$2"'] : []),
         '    port="$3"',
         `    exec python3 -m sglang.launch_server ${isMultiNode ? `${dist('0')} ` : ''}--port "$port" ${args}`,
         '    ;;',
@@ -531,7 +535,6 @@ function srunStep(spec: LaunchSpec, node: string, logBase: string, command: stri
 function renderMaster(spec: LaunchSpec, files: Record<string, string>): string {
   const topology = spec.topology;
   const placements = placeReplicas(topology);
-  const headNodes = [...new Set(placements.map((p) => p.headNodeIndex))];
   const extract = Object.entries(files)
     .map(([name, content]) =>
       heredocWrite(`"$RANKS_DIR/${name}"`, content, name.replace(/\W/g, '_').toUpperCase()),
@@ -541,39 +544,26 @@ function renderMaster(spec: LaunchSpec, files: Record<string, string>): string {
     'SML_HEALTH_REPORT_PATH="$SML_LOG_DIR/replica_health.json"',
     'SML_HEALTH_REPLICA_IPS="$(IFS=,; echo "${replica_head_ip[*]}")"',
     'SML_HEALTH_REPLICA_HOSTS="$(IFS=,; echo "${replica_head_node[*]}")"',
-    `SML_HEALTH_REPLICA_PORTS=${placements.map((p) => p.port).join(',')}`,
+    'SML_HEALTH_REPLICA_PORTS="$(IFS=,; echo "${replica_port[*]}")"',
+    'SML_HEALTH_NODES_PER_REPLICA="$nodes_per_replica"',
+    'SML_HEALTH_OPENTELA_PORT="$opentela_api_port"',
+    'SML_HEALTH_PREVIOUS_JOB_ID="$previous_job_id"',
     `SML_HEALTH_FRAMEWORK_PORT=${ENGINE_BASE_PORT}`,
-    `SML_HEALTH_NODES_PER_REPLICA=${topology.nodesPerReplica}`,
     `SML_HEALTH_INTERVAL=${spec.healthCheck.intervalSeconds}`,
     `SML_HEALTH_STARTUP_INTERVAL=${spec.healthCheck.startupIntervalSeconds}`,
     `SML_HEALTH_TIMEOUT=${spec.healthCheck.timeoutSeconds}`,
-    `SML_HEALTH_OPENTELA_PORT=${spec.opentela.isEnabled ? OPENTELA_API_PORT : 0}`,
-    ...(spec.chain.previousJobId ? [`SML_HEALTH_PREVIOUS_JOB_ID=${spec.chain.previousJobId}`] : []),
   ];
-  const ranks = placements.flatMap((p) => {
-    const head = srunStep(
-      spec,
-      `\${nodes[${p.headNodeIndex}]}`,
-      `replica_${p.replica}`,
-      `bash "$RANKS_DIR/head.sh" ${p.replica} "\${replica_head_ip[${p.replica}]}" ${p.port} ${p.devices ? p.devices.join(',') : 'all'}`,
-    );
-    const followers = Array.from({ length: topology.nodesPerReplica - 1 }, (_, i) => {
-      const k = i + 1;
-      return srunStep(
-        spec,
-        `\${nodes[${p.headNodeIndex + k}]}`,
-        `replica_${p.replica}_node${k}`,
-        `bash "$RANKS_DIR/follower.sh" ${p.replica} ${k} "\${replica_head_ip[${p.replica}]}"`,
-      );
-    });
-    return [
-      `# Replica ${p.replica}`,
-      head,
-      'critical_pids+=("$!")',
-      ...followers.flatMap((f) => [f, 'critical_pids+=("$!")']),
-    ];
-  });
-  const workerUrls = placements.map((p) => `"http://\${replica_head_ip[${p.replica}]}:${p.port}"`).join(' ');
+  const layout = [
+    `# ${LAYOUT_BEGIN}: which node (index into the job's node list) heads each replica, its engine port and GPUs.`,
+    `total_nodes=${topology.totalNodes}`,
+    `nodes_per_replica=${topology.nodesPerReplica}`,
+    `replica_head_index=(${placements.map((p) => p.headNodeIndex).join(' ')})`,
+    `replica_port=(${placements.map((p) => p.port).join(' ')})`,
+    `replica_devices=(${placements.map((p) => (p.devices ? p.devices.join(',') : 'all')).join(' ')})`,
+    `opentela_api_port=${spec.opentela.isEnabled ? OPENTELA_API_PORT : 0}`,
+    `previous_job_id=${spec.chain.previousJobId ?? "''"}`,
+    `# ${LAYOUT_END}`,
+  ];
 
   return `${blocks(
     ['#!/bin/bash', sbatchHeader(spec)].join('\n'),
@@ -593,6 +583,7 @@ function renderMaster(spec: LaunchSpec, files: Record<string, string>): string {
       'echo "sml-mcp job $SLURM_JOB_ID started at $(date -u +%FT%TZ) on $(hostname) in $PWD"',
       `echo ${q(`Served model name: ${spec.servedModelName}`)}`,
     ].join('\n'),
+    layout.join('\n'),
     [
       'critical_pids=()',
       'sidecar_pids=()',
@@ -636,8 +627,8 @@ function renderMaster(spec: LaunchSpec, files: Record<string, string>): string {
     containerSetup(spec),
     [
       'mapfile -t nodes < <(scontrol show hostnames "$SLURM_JOB_NODELIST")',
-      `if [ "\${#nodes[@]}" -lt ${topology.totalNodes} ]; then`,
-      `  echo "sml-mcp: expected ${topology.totalNodes} nodes, got \${#nodes[@]}: \${nodes[*]}" >&2`,
+      'if [ "${#nodes[@]}" -lt "$total_nodes" ]; then',
+      '  echo "sml-mcp: expected $total_nodes nodes, got ${#nodes[@]}: ${nodes[*]}" >&2',
       '  exit 1',
       'fi',
       'for i in "${!nodes[@]}"; do echo "Node $i: ${nodes[$i]}"; done',
@@ -650,31 +641,63 @@ function renderMaster(spec: LaunchSpec, files: Record<string, string>): string {
       '  read -r first _ <<<"$out" || true',
       '  printf "%s" "$first"',
       '}',
-      'declare -a node_ip replica_head_node replica_head_ip',
-      ...headNodes.flatMap((n) => [
-        `node_ip[${n}]="$(discover_ip "\${nodes[${n}]}")" || true`,
-        `if [ -z "\${node_ip[${n}]}" ]; then`,
-        `  echo "Error: Could not retrieve IP for node ${n} (\${nodes[${n}]})" >&2`,
-        '  exit 1',
-        'fi',
-      ]),
-      ...placements.flatMap((p) => [
-        `replica_head_node[${p.replica}]="\${nodes[${p.headNodeIndex}]}"`,
-        `replica_head_ip[${p.replica}]="\${node_ip[${p.headNodeIndex}]}"`,
-      ]),
-      `echo "All replica URLs: ${placements.map((p) => `http://\${replica_head_ip[${p.replica}]}:${p.port}`).join(' ')}"`,
+      'declare -A node_ip=()',
+      'replica_head_node=()',
+      'replica_head_ip=()',
+      'replica_url=()',
+      'for r in "${!replica_head_index[@]}"; do',
+      '  n="${replica_head_index[$r]}"',
+      '  if [ -z "${node_ip[$n]:-}" ]; then',
+      '    node_ip[$n]="$(discover_ip "${nodes[$n]}")" || true',
+      '    if [ -z "${node_ip[$n]}" ]; then',
+      '      echo "Error: Could not retrieve IP for replica $r host ${nodes[$n]}" >&2',
+      '      exit 1',
+      '    fi',
+      '  fi',
+      '  replica_head_node[r]="${nodes[$n]}"',
+      '  replica_head_ip[r]="${node_ip[$n]}"',
+      '  replica_url[r]="http://${node_ip[$n]}:${replica_port[$r]}"',
+      'done',
+      'echo "All replica URLs: ${replica_url[*]}"',
     ].join('\n'),
-    ranks.join('\n'),
+    [
+      '# One step per node: the head of every replica, then the followers of multi-node replicas.',
+      'for r in "${!replica_head_index[@]}"; do',
+      '  n="${replica_head_index[$r]}"',
+      indent(
+        srunStep(
+          spec,
+          '${nodes[$n]}',
+          'replica_${r}',
+          'bash "$RANKS_DIR/head.sh" "$r" "${replica_head_ip[$r]}" "${replica_port[$r]}" "${replica_devices[$r]}"',
+        ),
+        2,
+      ),
+      '  critical_pids+=("$!")',
+      '  for ((k = 1; k < nodes_per_replica; k++)); do',
+      indent(
+        srunStep(
+          spec,
+          '${nodes[$((n + k))]}',
+          'replica_${r}_node${k}',
+          'bash "$RANKS_DIR/follower.sh" "$r" "$k" "${replica_head_ip[$r]}"',
+        ),
+        4,
+      ),
+      '    critical_pids+=("$!")',
+      '  done',
+      'done',
+    ].join('\n'),
     spec.metrics.isEnabled &&
       [
         '# Metrics sidecars (not critical: their end does not end the job).',
         'bash "$RANKS_DIR/metrics.sh" batch >>"$SML_LOG_DIR/metrics.log" 2>&1 &',
         'sidecar_pids+=("$!")',
         'disown "$!"',
-        ...(spec.metrics.isDcgmEnabled && topology.totalNodes > 1
+        ...(spec.metrics.isDcgmEnabled
           ? [
               'if [ -e /dev/nvidia0 ]; then',
-              `  for ((i = 1; i < ${topology.totalNodes}; i++)); do`,
+              '  for ((i = 1; i < total_nodes; i++)); do',
               '    srun --overlap --nodes=1 --ntasks=1 --nodelist="${nodes[$i]}" bash "$RANKS_DIR/metrics.sh" worker >>"$SML_LOG_DIR/metrics.log" 2>&1 &',
               '    sidecar_pids+=("$!")',
               '    disown "$!"',
@@ -697,7 +720,7 @@ function renderMaster(spec: LaunchSpec, files: Record<string, string>): string {
     spec.router.isEnabled &&
       [
         '# sglang router in front of every replica, on the first node.',
-        srunStep(spec, '${nodes[0]}', 'router', `bash "$RANKS_DIR/router.sh" ${workerUrls}`),
+        srunStep(spec, '${nodes[0]}', 'router', 'bash "$RANKS_DIR/router.sh" "${replica_url[@]}"'),
         'critical_pids+=("$!")',
         `echo "Router URL: http://\${replica_head_ip[0]}:${spec.router.port}"`,
       ].join('\n'),
@@ -711,6 +734,14 @@ function renderMaster(spec: LaunchSpec, files: Record<string, string>): string {
       'exit "$rc"',
     ].join('\n'),
   )}\n`;
+}
+
+function indent(text: string, spaces: number): string {
+  const pad = ' '.repeat(spaces);
+  return text
+    .split('\n')
+    .map((line) => pad + line)
+    .join('\n');
 }
 
 /**
