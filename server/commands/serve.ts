@@ -1,0 +1,104 @@
+import type { Command } from 'commander';
+import { type ConfigFlags, describeConfig, loadConfig, type ResolvedConfig } from '../../src/config/load.js';
+import { SmlError, toSmlError } from '../../src/errors.js';
+import { logger } from '../../src/log.js';
+import { buildServerDeps } from '../build-deps.js';
+import { startHttpServer } from '../http.js';
+import { runStdioServer } from '../stdio.js';
+
+export interface ServeOptions extends Omit<ConfigFlags, 'configPath'> {
+  http?: string;
+  allowRemote?: boolean;
+  allowedHost?: string[];
+  allowedOrigin?: string[];
+  config?: string;
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+/** `HOST:PORT`, `[IPv6]:PORT` or `PORT` (on the configured host). */
+export function parseHostPort(text: string, defaultHost: string): { host: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d+)$/.exec(text) ?? /^()()(\d+)$/.exec(text);
+  const port = Number(match?.[3]);
+  if (!match || !Number.isInteger(port) || port > 65535) {
+    throw new SmlError('INVALID_ARGUMENT', `--http '${text}' is not HOST:PORT.`, {
+      hint: 'For example --http 127.0.0.1:8765, --http [::1]:8765 or --http 8765.',
+    });
+  }
+  return { host: match[1] || match[2] || defaultHost, port };
+}
+
+/** `sml-mcp serve [--http HOST:PORT]`: the MCP server over stdio (default) or Streamable HTTP. */
+export function registerServeCommand(program: Command): Command {
+  return program
+    .command('serve')
+    .description(
+      'Run the MCP server: over stdio (default, for Claude Desktop, Claude Code, Cursor) or Streamable HTTP',
+    )
+    .option(
+      '--http <host:port>',
+      'serve Streamable HTTP on this address (token from SML_MCP_TOKEN); loopback only by default',
+    )
+    .option('--allow-remote', 'allow --http on a non-loopback address (also needs --allowed-host)')
+    .option('--allowed-host <name>', 'Host header name clients use to reach the server (repeatable)', collect)
+    .option(
+      '--allowed-origin <origin>',
+      'browser Origin allowed to call the server, e.g. http://localhost:6274 (repeatable)',
+      collect,
+    )
+    .option('--config <path>', 'config file (default $SML_CONFIG_DIR/mcp.json or ~/.sml/mcp.json)')
+    .option('--system <name>', 'default system (over SML_SYSTEM)')
+    .option('--partition <name>', 'default partition (over SML_PARTITION)')
+    .option('--account <name>', 'default account (over SML_ACCOUNT)')
+    .option('--reservation <name>', 'default reservation (over SML_RESERVATION)')
+    .action(async (options: ServeOptions) => {
+      try {
+        await runServe(options);
+      } catch (error) {
+        const smlError = toSmlError(error);
+        process.stderr.write(`sml-mcp serve: [${smlError.code}] ${smlError.userMessage}\n`);
+        process.exitCode = 2;
+      }
+    });
+}
+
+export async function runServe(options: ServeOptions): Promise<void> {
+  const config = loadConfig({
+    flags: {
+      system: options.system,
+      partition: options.partition,
+      account: options.account,
+      reservation: options.reservation,
+      configPath: options.config,
+    },
+  });
+  logger.info(describeConfig(config));
+  const deps = buildServerDeps(config);
+  if (!options.http) return runStdioServer(deps);
+  await runHttp(config, deps, options);
+}
+
+async function runHttp(
+  config: ResolvedConfig,
+  deps: ReturnType<typeof buildServerDeps>,
+  options: ServeOptions,
+) {
+  const { host, port } = parseHostPort(options.http!, config.http.host);
+  const server = await startHttpServer(deps, {
+    host,
+    port,
+    token: config.credentialEnv().SML_MCP_TOKEN ?? '',
+    allowedHosts: [...config.http.allowedHosts, ...(options.allowedHost ?? [])],
+    allowedOrigins: [...config.http.allowedOrigins, ...(options.allowedOrigin ?? [])],
+    isRemoteAllowed: options.allowRemote === true,
+    sessionIdleMs: config.http.sessionIdleSeconds * 1000,
+    maxBodyBytes: config.http.maxBodyBytes,
+  });
+  // The address goes to stderr: stdout stays free for whatever launched us.
+  process.stderr.write(`sml-mcp: MCP over Streamable HTTP at ${server.url}\n`);
+  const stop = () => void server.close().finally(() => process.exit(0));
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
