@@ -87,11 +87,12 @@ export function deriveLifecycle(
   const age = report && report.checked_at > 0 ? Math.max(0, Math.round(nowS - report.checked_at)) : null;
   const healthy = report ? report.replicas.filter((r) => r.health === 'HEALTHY').length : 0;
   const base = { replicas_healthy: healthy, health_report_age_s: age };
-  if (!info) return { ...base, phase: 'ended', end_reason: 'unknown' };
+  // An ended job serves nothing, whatever its last health report said.
+  if (!info) return { ...base, replicas_healthy: 0, phase: 'ended', end_reason: 'unknown' };
   if (ENDED_STATES.has(info.state) || info.state === 'COMPLETING') {
     const reason =
       END_REASONS[info.state] ?? (info.exitCode && info.exitCode !== '0:0' ? 'failed' : 'completed');
-    return { ...base, phase: 'ended', end_reason: reason };
+    return { ...base, replicas_healthy: 0, phase: 'ended', end_reason: reason };
   }
   if (QUEUED_STATES.has(info.state)) return { ...base, phase: 'queued', end_reason: null };
   if (!report) return { ...base, phase: 'starting', end_reason: null };

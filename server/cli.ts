@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { registerCancelCommand } from './commands/cancel.js';
+import { registerCatalogCommands } from './commands/catalog.js';
+import { registerConfigCommand } from './commands/config.js';
+import { registerLaunchCommand } from './commands/launch.js';
+import { registerLogsCommand } from './commands/logs.js';
+import { registerRenderCommand } from './commands/render.js';
+import { registerServeCommand } from './commands/serve.js';
+import { registerSizeCommand } from './commands/size.js';
+import { registerStatusCommand } from './commands/status.js';
+import { PACKAGE_VERSION } from './server.js';
+
+/**
+ * `sml-mcp`: `serve` runs the MCP server; every other subcommand calls the tool of the same name
+ * through an in-process MCP client and prints it for a person (or raw with --json).
+ */
+const program = new Command()
+  .name('sml-mcp')
+  .description('Size, launch, watch and stop LLM inference deployments (sglang, vLLM) on SLURM clusters')
+  .version(PACKAGE_VERSION)
+  .option('--system <name>', 'system (cluster profile) to use; over SML_SYSTEM and the config file')
+  .option('--partition <name>', 'SLURM partition; over SML_PARTITION')
+  .option('--account <name>', 'SLURM account; over SML_ACCOUNT')
+  .option('--reservation <name>', 'SLURM reservation; over SML_RESERVATION')
+  .option('--config-path <path>', 'config file (default $SML_CONFIG_DIR/mcp.json or ~/.sml/mcp.json)')
+  .option('--json', 'print the raw structured result as JSON')
+  .showHelpAfterError('(run with --help for usage)')
+  .configureOutput({ outputError: (text, write) => write(text) });
+
+registerServeCommand(program);
+registerLaunchCommand(program);
+registerRenderCommand(program);
+registerStatusCommand(program);
+registerLogsCommand(program);
+registerCancelCommand(program);
+registerSizeCommand(program);
+registerCatalogCommands(program);
+registerConfigCommand(program);
+
+await program.parseAsync(process.argv);
