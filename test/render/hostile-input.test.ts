@@ -1,0 +1,398 @@
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { render } from '../../sbatch/render.js';
+import type { EnvironmentFile } from '../../src/catalog/environment.js';
+import type { LaunchRequestInput } from '../../src/domain/launch-spec.js';
+import { type ContainerRuntime, SystemProfile } from '../../src/domain/system.js';
+import { specsFor, systemNamed } from './helpers.js';
+
+/**
+ * Hostile values (quotes, spaces, $(), backticks, newlines, ;, globs, non-ASCII) go through the
+ * renderer, and master.sh runs under real bash with srun, scontrol, hostname, python3, vllm,
+ * apptainer, curl, scancel, sbatch and the OpenTela binary replaced by recording stubs. The argv
+ * each engine receives must equal the intended argv byte for byte.
+ */
+
+const HOSTILE = `it's "quoted" $(touch /tmp/sml-pwned) \`touch /tmp/sml-pwned2\`; rm -rf * ~ é模型 \\ $HOME`;
+const HOSTILE_NAME = `it's "quoted" $(touch sml-pwned) \`id\`; rm -rf * ~ é模型 \\ $HOME`;
+const SERVED = `vendor/${HOSTILE_NAME}\nsecond line`;
+const MODEL_PATH = `/models/${HOSTILE}/\nweights dir`;
+const USER_ARGS = [
+  '--json-config',
+  `{"a": "b c", "d": '$(id)', "e": "\`id\`"}`,
+  '--hostile',
+  HOSTILE,
+  '--newline',
+  'line1\nline2',
+  '--glob',
+  '*',
+  '--semicolon',
+  'a;b',
+  '--empty',
+  '',
+  '--unicode',
+  'Grüße 🚀',
+];
+const PRE_LAUNCH = [
+  `printf '%s\\n' "pre-launch: it's \\$(not run) \\\`not run\\\`; *" >>"$SML_TEST_REC/pre_launch_ran"`,
+  `echo "second command; é" >>"$SML_TEST_REC/pre_launch_ran"`,
+].join('\n');
+const PRE_LAUNCH_OUTPUT = "pre-launch: it's $(not run) `not run`; *\nsecond command; é\n";
+const ENV_TABLE = {
+  A_QUOTE: `it's "x"`,
+  A_DOLLAR: '$(touch /tmp/sml-pwned3) `id` ; * $HOME',
+  A_NL: 'line1\nline2',
+  A_UTF: 'Grüße 🚀',
+};
+const MOUNTS = [`/data/with space/it's:/mnt/"q" $(x)`, '/plain'];
+
+let root: string;
+
+const STUBS: Record<string, string> = {
+  // Runs the step's command like srun: options (all --opt or --opt=value) first, then the command.
+  srun: `#!/bin/bash
+rec="$SML_TEST_REC/srun.$$.$RANDOM"; printf '%s\\0' "$@" >"$rec"
+out=/dev/stdout; err=/dev/stderr
+while [ $# -gt 0 ] && [ "\${1#-}" != "$1" ]; do
+  case "$1" in
+    --output=*) out="\${1#--output=}" ;;
+    --error=*) err="\${1#--error=}" ;;
+    --nodelist=*) export SML_STUB_NODE="\${1#--nodelist=}" ;;
+  esac
+  shift
+done
+exec "$@" >>"$out" 2>>"$err"
+`,
+  scontrol: `#!/bin/bash
+[ "$1 $2" = "show hostnames" ] && printf '%s\\n' n1 n2 n3 n4
+`,
+  hostname: `#!/bin/bash
+node="\${SML_STUB_NODE:-n0}"
+if [ "\${1:-}" = -i ]; then echo "10.0.0.1\${node#n} fe80::1"; else echo "$node"; fi
+`,
+  // An engine: records argv and selected environment, then waits until every expected engine
+  // started, so the master's teardown cannot race the others.
+  engine: `#!/bin/bash
+name="$(basename "$0")"
+if [ "$name" = python3 ] && [ "\${1:-}" != -m ]; then
+  printf '%s\\0' "$@" >"$SML_TEST_REC/other.$$.$RANDOM"; exit 0
+fi
+base="$SML_TEST_REC/engine.$$.$RANDOM"
+{ for v in A_QUOTE A_DOLLAR A_NL A_UTF CUDA_VISIBLE_DEVICES; do printf '%s=%s\\0' "$v" "\${!v-<unset>}"; done; } >"$base.env"
+printf '%s\\0' "$name" "$@" >"$base.tmp" && mv "$base.tmp" "$base.argv"
+for _ in $(seq 1 600); do
+  [ "$(find "$SML_TEST_REC" -name 'engine.*.argv' | wc -l)" -ge "$SML_TEST_EXPECTED_ENGINES" ] && exit 0
+  sleep 0.1
+done
+exit 0
+`,
+  // OpenTela splits --subprocess on whitespace and runs it without a shell: so does this stub.
+  otela: `#!/bin/bash
+printf '%s\\0' "$@" >"$SML_TEST_REC/otela.$$.$RANDOM"
+sub=""
+while [ $# -gt 0 ]; do
+  if [ "$1" = --subprocess ]; then sub="$2"; fi
+  shift
+done
+read -r -a words <<<"$sub"
+exec "\${words[@]}"
+`,
+  apptainer: `#!/bin/bash
+printf '%s\\0' "$@" >"$SML_TEST_REC/apptainer.$$.$RANDOM"
+shift # exec
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --bind | --pwd) shift 2 ;;
+    --nv | --rocm) shift ;;
+    *) shift; break ;; # the image
+  esac
+done
+exec "$@"
+`,
+  curl: `#!/bin/bash
+rec="$SML_TEST_REC/curl.$$.$RANDOM"; printf '%s\\0' "$@" >"$rec"
+for a in "$@"; do case "$a" in @*) cp "\${a#@}" "$rec.body" ;; esac; done
+exit 0
+`,
+  scancel: `#!/bin/bash
+printf '%s\\0' "$@" >"$SML_TEST_REC/scancel.$$.$RANDOM"
+`,
+  sbatch: `#!/bin/bash
+printf '%s\\0' "$@" >"$SML_TEST_REC/sbatch.$$.$RANDOM"
+`,
+};
+
+function writeStub(dir: string, name: string, body: string): void {
+  writeFileSync(join(dir, name), body);
+  chmodSync(join(dir, name), 0o755);
+}
+
+beforeAll(() => {
+  root = mkdtempSync(join(tmpdir(), 'sml-hostile-'));
+  const bin = join(root, 'bin');
+  mkdirSync(bin);
+  for (const [name, body] of Object.entries(STUBS))
+    if (name !== 'engine' && name !== 'otela') writeStub(bin, name, body);
+  writeStub(bin, 'python3', STUBS.engine!);
+  writeStub(bin, 'vllm', STUBS.engine!);
+  mkdirSync(join(root, 'images'));
+  writeFileSync(imagePath(), 'not really an image');
+  for (const channel of ['prod', 'dev']) {
+    mkdirSync(join(root, 'opentelabin', channel), { recursive: true });
+    for (const arch of ['amd64', 'arm64'])
+      writeStub(join(root, 'opentelabin', channel), `otela-${arch}`, STUBS.otela!);
+  }
+});
+
+afterAll(() => {
+  if (root) rmSync(root, { recursive: true, force: true });
+});
+
+const argvOf = (path: string): string[] => readFileSync(path, 'utf8').split('\0').slice(0, -1);
+
+interface Run {
+  rec: string;
+  engines: { argv: string[]; env: Record<string, string> }[];
+  recordsOf(prefix: string): string[][];
+  logs: string;
+}
+
+async function runMaster(
+  name: string,
+  request: LaunchRequestInput,
+  runtime: ContainerRuntime,
+  expectedEngines: number,
+  environment: EnvironmentFile,
+): Promise<Run> {
+  const base = systemNamed('local');
+  const system = SystemProfile.parse({
+    ...base,
+    containerRuntime: runtime,
+    opentela: { ...base.opentela!, binDir: join(root, 'opentelabin') },
+  });
+  const [spec] = specsFor(request, { system, environment, clusterPath: '/envs/hostile env.toml' });
+  const scripts = render(spec!);
+  const dir = join(root, name);
+  const [home, work, rec] = ['home', 'work', 'rec'].map((d) => join(dir, d)) as [string, string, string];
+  for (const d of [home, work, rec]) mkdirSync(d, { recursive: true });
+  writeFileSync(join(work, 'master.sh'), scripts['master.sh']);
+  const result = await execa('bash', ['master.sh'], {
+    cwd: work,
+    reject: false,
+    timeout: 120_000,
+    env: {
+      PATH: `${join(root, 'bin')}:${process.env.PATH}`,
+      HOME: home,
+      USER: 'alice',
+      SLURM_JOB_ID: '4242',
+      SLURM_JOB_NODELIST: 'n[1-4]',
+      SML_TEST_REC: rec,
+      SML_TEST_EXPECTED_ENGINES: String(expectedEngines),
+    },
+    extendEnv: false,
+  });
+  const logDir = join(work, 'logs', '4242');
+  const logs = existsSync(logDir)
+    ? readdirSync(logDir)
+        .map((f) => `--- ${f}\n${readFileSync(join(logDir, f), 'utf8')}`)
+        .join('\n')
+    : '(no logs)';
+  expect(result.exitCode, `master.sh failed:\n${result.stderr}\n${logs}`).toBe(0);
+  const files = readdirSync(rec);
+  const engines = files
+    .filter((f) => f.startsWith('engine.') && f.endsWith('.argv'))
+    .map((f) => {
+      const env = Object.fromEntries(
+        argvOf(join(rec, f.replace(/\.argv$/, '.env'))).map((kv) => [
+          kv.slice(0, kv.indexOf('=')),
+          kv.slice(kv.indexOf('=') + 1),
+        ]),
+      );
+      return { argv: argvOf(join(rec, f)), env };
+    });
+  return {
+    rec,
+    engines,
+    logs,
+    recordsOf: (prefix) =>
+      files
+        .filter((f) => f.startsWith(`${prefix}.`) && !f.endsWith('.body'))
+        .map((f) => argvOf(join(rec, f))),
+  };
+}
+
+const imagePath = (): string => join(root, 'images', `it's "img" $(x).sqsh`);
+
+const hostileEnvironment = (runtime: ContainerRuntime): EnvironmentFile => ({
+  image: runtime === 'none' ? undefined : imagePath(),
+  mounts: MOUNTS,
+  workdir: '/work dir/é',
+  env: ENV_TABLE,
+  annotations: {},
+});
+
+describe('hostile input runs byte for byte', () => {
+  const namespaced = `alice/${SERVED}`;
+  const engineTail = [
+    '--model',
+    MODEL_PATH,
+    '--host',
+    '0.0.0.0',
+    '--served-model-name',
+    namespaced,
+    ...USER_ARGS,
+  ];
+
+  it('sglang, 2 replicas × 2 nodes behind the sglang router, OpenTela and telemetry on (host environment)', async () => {
+    const run = await runMaster(
+      'sglang',
+      {
+        model_path: MODEL_PATH,
+        served_model_name: SERVED,
+        framework: 'sglang',
+        replicas: 2,
+        nodes_per_replica: 2,
+        router: 'sglang',
+        router_args: ['--policy', `cache aware "x" $(y)`],
+        framework_args: USER_ARGS,
+        pre_launch_cmds: PRE_LAUNCH,
+        telemetry_endpoint: 'https://telemetry.example/launches?x=1&y=2',
+      },
+      'none',
+      5,
+      hostileEnvironment('none'),
+    );
+    const engines = run.engines.map((e) => e.argv);
+    const head = (ip: string) => [
+      'python3',
+      '-m',
+      'sglang.launch_server',
+      '--dist-init-addr',
+      `${ip}:5757`,
+      '--nnodes',
+      '2',
+      '--node-rank',
+      '0',
+      '--port',
+      '8080',
+      ...engineTail,
+    ];
+    const follower = (ip: string) => [...head(ip).slice(0, 8), '1', '--port', '8080', ...engineTail];
+    const router = [
+      'python3',
+      '-m',
+      'sglang_router.launch_router',
+      '--host',
+      '0.0.0.0',
+      '--port',
+      '30000',
+      '--worker-urls',
+      'http://10.0.0.11:8080',
+      'http://10.0.0.13:8080',
+      '--policy',
+      `cache aware "x" $(y)`,
+    ];
+    expect(engines).toHaveLength(5);
+    expect(engines).toContainEqual(head('10.0.0.11'));
+    expect(engines).toContainEqual(head('10.0.0.13'));
+    expect(engines).toContainEqual(follower('10.0.0.11'));
+    expect(engines).toContainEqual(follower('10.0.0.13'));
+    expect(engines).toContainEqual(router);
+    // The environment file's [env] table reaches every engine unchanged (runtime none exports it).
+    for (const engine of run.engines) expect(engine.env).toMatchObject(ENV_TABLE);
+    // Pre-launch commands ran as written on every rank (4 nodes + router).
+    const ranLines = readFileSync(join(run.rec, 'pre_launch_ran'), 'utf8').split('\n').sort();
+    expect(ranLines).toEqual(PRE_LAUNCH_OUTPUT.repeat(5).split('\n').sort());
+    // OpenTela: the router is the llm service; labels carry the exact served name.
+    const otela = run.recordsOf('otela');
+    expect(otela).toHaveLength(5);
+    const service = otela.filter((argv) => argv.includes('--service.name'));
+    expect(service).toHaveLength(1);
+    expect(service[0]).toEqual(expect.arrayContaining(['--service.port', '30000']));
+    for (const argv of otela) expect(argv).toContain(`served_model_name=${namespaced}`);
+    // Telemetry: valid JSON with the exact values.
+    const telemetry = readdirSync(run.rec).filter((f) => f.endsWith('.body'));
+    expect(telemetry).toHaveLength(1);
+    const payload = JSON.parse(readFileSync(join(run.rec, telemetry[0]!), 'utf8'));
+    expect(payload).toMatchObject({ job_id: '4242', model_name: namespaced, pre_launch_cmds: PRE_LAUNCH });
+    expect(payload.framework_args).toBe(['--port', '8080', ...engineTail].join(' '));
+    // Nothing was executed from the hostile values.
+    for (const f of ['/tmp/sml-pwned', '/tmp/sml-pwned2', '/tmp/sml-pwned3'])
+      expect(existsSync(f)).toBe(false);
+    // The health checker was started with python3 and the replica addresses.
+    expect(run.recordsOf('other').some((argv) => argv[0]?.endsWith('replica_health_checker.py'))).toBe(true);
+  });
+
+  it('vLLM, 3 replicas packed on one node, each on its own GPU and port, OpenTela on (apptainer)', async () => {
+    const run = await runMaster(
+      'vllm-packed',
+      {
+        model_path: MODEL_PATH,
+        served_model_name: SERVED,
+        framework: 'vllm',
+        replicas: 3,
+        gpus_per_replica: 1,
+        framework_args: USER_ARGS,
+      },
+      'apptainer',
+      3,
+      hostileEnvironment('apptainer'),
+    );
+    const byPort = new Map(run.engines.map((e) => [e.argv[3], e]));
+    expect([...byPort.keys()].sort()).toEqual(['8080', '8081', '8082']);
+    for (const [slot, port] of ['8080', '8081', '8082'].entries()) {
+      const engine = byPort.get(port)!;
+      expect(engine.argv).toEqual(['vllm', 'serve', '--port', port, ...engineTail]);
+      expect(engine.env.CUDA_VISIBLE_DEVICES).toBe(String(slot));
+      // apptainer exports nothing itself here: the rank script exported the [env] table.
+      expect(engine.env).toMatchObject(ENV_TABLE);
+    }
+    const apptainer = run.recordsOf('apptainer');
+    expect(apptainer).toHaveLength(3);
+    for (const argv of apptainer) {
+      expect(argv.slice(0, 2)).toEqual(['exec', '--nv']);
+      expect(argv).toEqual(expect.arrayContaining(['--bind', MOUNTS[0], '--bind', '/plain:/plain']));
+      expect(argv).toEqual(expect.arrayContaining(['--pwd', '/work dir/é', imagePath()]));
+    }
+    for (const argv of run.recordsOf('otela')) {
+      expect(argv).toContain(`served_model_name=${namespaced}`);
+      expect(argv).toContain('--service.port');
+    }
+  });
+
+  it('pyxis passes image, mounts and workdir as single srun arguments', async () => {
+    const run = await runMaster(
+      'pyxis',
+      {
+        model_path: MODEL_PATH,
+        served_model_name: SERVED,
+        framework: 'vllm',
+        replicas: 1,
+        disable_opentela: true,
+        framework_args: USER_ARGS,
+      },
+      'pyxis',
+      1,
+      hostileEnvironment('pyxis'),
+    );
+    expect(run.engines.map((e) => e.argv)).toEqual([['vllm', 'serve', '--port', '8080', ...engineTail]]);
+    const step = run.recordsOf('srun').find((argv) => argv.includes('--container-writable'))!;
+    const home = join(root, 'pyxis', 'home');
+    const ranks = `${home}/.sml/job-4242`;
+    expect(step).toContain(`--container-image=${imagePath()}`);
+    expect(step).toContain(`--container-mounts=${ranks}:${ranks},${MOUNTS[0]},/plain:/plain`);
+    expect(step).toContain('--container-workdir=/work dir/é');
+  });
+});
