@@ -184,3 +184,65 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
+
+export interface LifecycleOutcome {
+  jobId: string;
+  servedModelName: string;
+  endpoint: string;
+  logText: string;
+}
+
+/**
+ * launch → status (wait until serving) → logs → cancel through any connected client, on the
+ * local cluster with the stand-in engines.
+ */
+export async function runLifecycle(client: Client, idempotencyKey: string): Promise<LifecycleOutcome> {
+  const launched = expectToolSuccess(
+    await client.callTool({
+      name: 'launch',
+      arguments: {
+        model: 'swiss-ai/Apertus-8B-Instruct-2509',
+        framework: 'sglang',
+        system: 'local',
+        time: '00:15:00',
+        idempotency_key: idempotencyKey,
+      },
+    }),
+  );
+  const jobId = (launched.job_ids as string[])[0]!;
+  expect(jobId).toMatch(/^\d+$/);
+  try {
+    let serving: Record<string, unknown> | undefined;
+    for (let round = 0; round < 12 && !serving; round++) {
+      const waited = expectToolSuccess(
+        await client.callTool(
+          { name: 'status', arguments: { job_ids: [jobId], wait_until: 'serving', timeout_s: 25 } },
+          undefined,
+          { timeout: 60_000 },
+        ),
+      );
+      const job = (waited.jobs as Record<string, unknown>[])[0]!;
+      expect(job.phase, JSON.stringify(job.failure_hint)).not.toBe('ended');
+      if ((waited.wait as { reached: boolean }).reached) serving = job;
+    }
+    expect(serving, 'the job never reached serving').toBeDefined();
+    const endpoint = (serving!.endpoints as { url: string }[])[0]!.url;
+    const logs = expectToolSuccess(
+      await client.callTool({
+        name: 'logs',
+        arguments: { job_id: jobId, file: 'replica_0.out', tail_lines: 50 },
+      }),
+    );
+    return {
+      jobId,
+      servedModelName: launched.served_model_name as string,
+      endpoint,
+      logText: logs.text as string,
+    };
+  } finally {
+    const cancelled = expectToolSuccess(
+      await client.callTool({ name: 'cancel', arguments: { job_id: jobId, confirm: true } }),
+    );
+    expect(cancelled.outcome).toBe('cancelled');
+  }
+}

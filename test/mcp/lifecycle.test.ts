@@ -1,0 +1,67 @@
+import { randomUUID } from 'node:crypto';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningHttpServer, startHttpServer } from '../../server/http.js';
+import { connect, createHarness, expectToolSuccess, type Harness, runLifecycle } from './harness.js';
+
+const TOKEN = 'lifecycle-token-0123456789';
+let harness: Harness;
+let server: RunningHttpServer;
+
+beforeAll(async () => {
+  harness = createHarness();
+  server = await startHttpServer(harness.deps, { host: '127.0.0.1', port: 0, token: TOKEN });
+});
+
+afterAll(async () => {
+  await server.close();
+  harness.cleanup();
+});
+
+describe('a deployment through the MCP server on the local cluster', () => {
+  it('launches, serves, shows its logs and is cancelled (in memory)', { timeout: 600_000 }, async () => {
+    const client = await connect(harness.deps);
+    const outcome = await runLifecycle(client, randomUUID());
+    expect(outcome.endpoint).toMatch(/^http:\/\/10\.77\.0\.\d+:8080\/v1$/);
+    expect(outcome.servedModelName).toBe('root/swiss-ai/Apertus-8B-Instruct-2509');
+    expect(outcome.logText.length).toBeGreaterThan(0);
+    const after = expectToolSuccess(
+      await client.callTool({ name: 'status', arguments: { job_ids: [outcome.jobId] } }),
+    );
+    expect((after.jobs as { phase: string }[])[0]!.phase).not.toBe('serving');
+    await client.close();
+  });
+
+  it('does the same over Streamable HTTP with the token', { timeout: 600_000 }, async () => {
+    const transport = new StreamableHTTPClientTransport(new URL(server.url), {
+      requestInit: { headers: { Authorization: `Bearer ${TOKEN}` } },
+    });
+    const client = new Client({ name: 'lifecycle-http', version: '0' });
+    await client.connect(transport);
+    const outcome = await runLifecycle(client, randomUUID());
+    expect(outcome.endpoint).toMatch(/^http:\/\//);
+    await client.close();
+  });
+
+  it('replays a launch with the same idempotency key instead of submitting twice', {
+    timeout: 120_000,
+  }, async () => {
+    const client = await connect(harness.deps);
+    const key = randomUUID();
+    const args = {
+      model: 'swiss-ai/Apertus-8B-Instruct-2509',
+      framework: 'sglang',
+      system: 'local',
+      time: '00:05:00',
+      idempotency_key: key,
+    };
+    const first = expectToolSuccess(await client.callTool({ name: 'launch', arguments: args }));
+    const second = expectToolSuccess(await client.callTool({ name: 'launch', arguments: args }));
+    expect(second.job_ids).toEqual(first.job_ids);
+    expect(second.replayed).toBe(true);
+    const jobId = (first.job_ids as string[])[0]!;
+    expectToolSuccess(await client.callTool({ name: 'cancel', arguments: { job_id: jobId, confirm: true } }));
+    await client.close();
+  });
+});
