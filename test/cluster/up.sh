@@ -441,6 +441,15 @@ if ! setup_accounting; then
   if render_slurm_conf none | write_if_changed "$SLURM_CONF"; then conf_changed=yes; fi
 fi
 
+# After a whole-cluster crash (controller and every slurmd dead, e.g. the machine's processes were
+# ended) the saved queue belongs to a session that is gone: cancel it so it cannot hold the nodes.
+cluster_was_dead=no
+if ! pid_alive "$RUN/slurmctld.pid" slurmctld; then
+  cluster_was_dead=yes
+  for node in "${NODES[@]}"; do
+    if pid_alive "$RUN/slurmd-$node.pid" slurmd; then cluster_was_dead=no; fi
+  done
+fi
 ensure_slurmctld "$conf_changed"
 for node in "${NODES[@]}"; do
   if [[ $conf_changed == yes ]] || ! slurmd_ok "$node"; then start_slurmd "$node"; fi
@@ -452,6 +461,13 @@ if ! wait_until 60 0.5 nodes_ready; then
     sinfo -N >&2 || true
     die "nodes did not become ready; see $LOG/slurmd-n*.log"
   }
+fi
+if [[ $cluster_was_dead == yes ]]; then
+  mapfile -t leftover < <(squeue -h -o %i 2>/dev/null)
+  if [[ ${#leftover[@]} -gt 0 ]]; then
+    say "cancelling ${#leftover[@]} job(s) left from before the cluster went down"
+    scancel "${leftover[@]}" 2>/dev/null || true
+  fi
 fi
 ensure_reservation
 install_local_root
