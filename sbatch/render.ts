@@ -595,7 +595,7 @@ function renderMaster(spec: LaunchSpec, files: Record<string, string>): string {
       '  done',
       '}',
       'trap cleanup EXIT',
-      "trap 'exit 143' TERM",
+      'trap \'echo "sml-mcp: terminated at $(date -u +%FT%TZ) (scancel, time limit, preemption or chain handover)"; exit 143\' TERM',
       "trap 'exit 130' INT",
     ].join('\n'),
     [
