@@ -1,5 +1,7 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { GetPromptResult } from '@modelcontextprotocol/sdk/types.js';
 import type { ServerDeps } from '../server/deps.js';
+import { redactDeep } from '../src/config/secrets.js';
 
 /** One module per prompt: metadata for the README and a `register` wiring arguments and completion. */
 export interface PromptDefinition {
@@ -19,4 +21,9 @@ export function definePrompt(prompt: PromptDefinition): PromptDefinition {
 export function completeModel(deps: ServerDeps, value: string): string[] {
   const needle = value.toLowerCase();
   return deps.catalog.models().filter((model) => model.toLowerCase().includes(needle));
+}
+
+/** Prompt messages carry user arguments and log text: redact known secrets like every other output. */
+export function redactPrompt(deps: ServerDeps, result: GetPromptResult): GetPromptResult {
+  return redactDeep(result, deps.config.redact);
 }

@@ -1,6 +1,6 @@
 import { completable } from '@modelcontextprotocol/sdk/server/completable.js';
 import { z } from 'zod';
-import { completeModel, definePrompt } from './define-prompt.js';
+import { completeModel, definePrompt, redactPrompt } from './define-prompt.js';
 
 const MODEL_DESCRIPTION =
   'Catalog model id (e.g. swiss-ai/Apertus-8B-Instruct-2509) or a path to weights on the cluster';
@@ -50,10 +50,10 @@ export const deployModelPrompt = definePrompt({
           '4. If a job ends or a failure_hint appears, stop waiting: read the replica logs with the logs tool (replica_0.err first) and explain the cause and the fix; do not relaunch without asking.',
           '5. When serving, hand over: the endpoint URL (router endpoint if there is one, else replica 0), the served_model_name to pass as "model", the job id, and how to stop it (the cancel tool). Example: curl <endpoint>/chat/completions -H "Content-Type: application/json" -d \'{"model": "<served_model_name>", "messages": [{"role": "user", "content": "Hello"}]}\'',
         ];
-        return {
+        return redactPrompt(deps, {
           description: `Deploy ${model}`,
           messages: [{ role: 'user', content: { type: 'text', text: steps.join('\n') } }],
-        };
+        });
       },
     );
   },

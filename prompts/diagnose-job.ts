@@ -3,7 +3,7 @@ import type { PromptMessage } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { completeJobId, guard, isUnknownJob, jobNotFound } from '../resources/define-resource.js';
 import { jobUri, logUri } from '../resources/uris.js';
-import { definePrompt } from './define-prompt.js';
+import { definePrompt, redactPrompt } from './define-prompt.js';
 
 const JOB_DESCRIPTION = 'The SLURM job id of the deployment to diagnose';
 const TAIL_LINES = 80;
@@ -80,7 +80,7 @@ export const diagnoseJobPrompt = definePrompt({
               ].join('\n'),
             },
           });
-          return { description: `Diagnose job ${jobId}`, messages };
+          return redactPrompt(deps, { description: `Diagnose job ${jobId}`, messages });
         }),
     );
   },

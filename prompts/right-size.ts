@@ -1,7 +1,7 @@
 import { completable } from '@modelcontextprotocol/sdk/server/completable.js';
 import { z } from 'zod';
 import { metricsUri } from '../resources/uris.js';
-import { completeModel, definePrompt } from './define-prompt.js';
+import { completeModel, definePrompt, redactPrompt } from './define-prompt.js';
 
 const MODEL_DESCRIPTION = 'Catalog model id or a model path to size';
 const SYSTEM_DESCRIPTION = 'System to size for (default: the configured one)';
@@ -47,10 +47,10 @@ export const rightSizePrompt = definePrompt({
             : '4. If a deployment of this model is already running, read its sml://jobs/{id}/metrics resource to base the advice on real load.',
           '5. Answer with a concrete launch: replicas, nodes_per_replica, the parallel layout, and the expected GPU count; offer to run it with launch (dry_run first if the user wants to review).',
         ];
-        return {
+        return redactPrompt(deps, {
           description: `Right-size ${model}`,
           messages: [{ role: 'user', content: { type: 'text', text: lines.join('\n') } }],
-        };
+        });
       },
     );
   },

@@ -100,10 +100,14 @@ export type Redactor = (text: string) => string;
 
 /** A function that replaces every known secret value in a text with `[redacted]`. */
 export function createRedactor(secretValues: readonly string[]): Redactor {
-  if (secretValues.length === 0) return (text) => text;
+  // Longest first, so a secret that contains another is replaced whole.
+  const secrets = secretValues
+    .filter((v) => v.length >= MIN_REDACTED_LENGTH)
+    .sort((a, b) => b.length - a.length);
+  if (secrets.length === 0) return (text) => text;
   return (text) => {
     let out = text;
-    for (const secret of secretValues) if (out.includes(secret)) out = out.replaceAll(secret, REDACTED);
+    for (const secret of secrets) if (out.includes(secret)) out = out.replaceAll(secret, REDACTED);
     return out;
   };
 }
