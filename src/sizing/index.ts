@@ -29,6 +29,7 @@ export {
 export {
   buildFrameworkArgs,
   catalogModelResolver,
+  createSizer,
   DEFAULT_CONCURRENCY,
   DEFAULT_CONTEXT,
   DEFAULT_MAX_NODES,
@@ -43,4 +44,5 @@ export {
   type HubOptions,
   loadModelFiles,
   type ModelFiles,
+  type ModelSourceDeps,
 } from './source.js';

@@ -155,7 +155,8 @@ export interface KvCost {
 /**
  * KV-cache cost of the fullest GPU of a layout (tp = pp = 1 gives the whole model's cost).
  * MHA/GQA/MQA: K and V for each KV head the rank stores. MLA: the compressed latent plus the shared
- * rope key, which every tensor-parallel rank keeps whole. Sliding layers: capped at the window.
+ * rope key, which every tensor-parallel rank keeps whole. Sliding layers: capped at the window, as
+ * vLLM's hybrid KV-cache manager and sglang's SWA pool free the tokens that slid out of it.
  * Linear-attention layers: no per-token cache, a fixed state per request.
  */
 export function kvCost(

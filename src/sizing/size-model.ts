@@ -3,6 +3,7 @@ import { loadShippedCatalog } from '../catalog/catalog.js';
 import { hasOption, toArgv } from '../domain/framework-args.js';
 import { BUILT_IN_SYSTEMS, type SystemProfile } from '../domain/system.js';
 import { SmlError } from '../errors.js';
+import type { Scheduler } from '../scheduler/scheduler.js';
 import { type ModelArchitecture, parseModelConfig } from './architecture.js';
 import { findGpu, type GpuSpec, gpuFromProfile } from './gpus.js';
 import { type Framework, GiB, type KvCacheDtype, kvCost, modelWeightBytes } from './memory.js';
@@ -31,6 +32,11 @@ export interface SizingDeps extends Omit<ModelSourceDeps, 'registryPath'> {
   defaultSystem?: string;
   /** Model registry root on the cluster; default the system profile's `modelRegistry`. */
   registryPath?: string;
+  /**
+   * The scheduler of a system, to read its model registry when `scheduler` is not given. A system
+   * without credentials (NOT_CONFIGURED) is skipped: the config then comes from the Hub.
+   */
+  schedulerFor?: (system: SystemProfile) => Scheduler;
 }
 
 /** Default target context when none is given: the model maximum, at most this. */
@@ -502,6 +508,25 @@ function explain(
   return sentences.join(' ');
 }
 
+function schedulerOf(system: SystemProfile | undefined, deps: SizingDeps): Scheduler | undefined {
+  if (!system || !deps.schedulerFor) return undefined;
+  try {
+    return deps.schedulerFor(system);
+  } catch (error) {
+    if (error instanceof SmlError && error.code === 'NOT_CONFIGURED') return undefined;
+    throw error;
+  }
+}
+
+/** What ServerDeps.sizer holds: `size_model`, `sml-mcp size` and `launch layout:"auto"` call `size`. */
+export function createSizer(deps: SizingDeps = {}): {
+  size(input: unknown, options?: { signal?: AbortSignal }): Promise<SizeModelResult>;
+} {
+  return {
+    size: (input, options = {}) => sizeModel(input, { ...deps, signal: options.signal ?? deps.signal }),
+  };
+}
+
 /**
  * Size a model: the smallest replica layout that fits with a useful KV cache, its engine arguments,
  * alternatives, warnings and an explanation. Throws SmlError (INVALID_ARGUMENT, UNKNOWN_SYSTEM,
@@ -516,7 +541,8 @@ export async function sizeModel(
   const registryPath = deps.registryPath ?? system?.modelRegistry;
   const resolveCatalogModel =
     deps.resolveCatalogModel ?? catalogModelResolver(loadShippedCatalog().entries, registryPath);
-  const files = await loadModelFiles(input.model, { ...deps, registryPath, resolveCatalogModel });
+  const scheduler = deps.scheduler ?? schedulerOf(system, deps);
+  const files = await loadModelFiles(input.model, { ...deps, scheduler, registryPath, resolveCatalogModel });
   const arch = parseModelConfig(files.config, files.location);
   const params = estimateParameters(arch);
   const estimatedBytes = modelWeightBytes(arch, params).total;
