@@ -5,7 +5,7 @@
 import { appendFile, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { SmlError } from '../../src/errors.js';
 import { ENDED_STATES, type JobInfo, type SlurmState } from '../../src/scheduler/scheduler.js';
 import {
@@ -15,7 +15,7 @@ import {
   type TransferEvent,
 } from '../../src/scheduler/slurm/index.js';
 import { decodeUtf8Prefix } from '../../src/text.js';
-import { clusterAccount, requireCluster, waitFor } from './cluster-access.js';
+import { clusterEnv, describeOnCluster, requireCluster, waitFor } from '../helpers/cluster.js';
 
 export interface BackendUnderTest {
   /** A fresh scheduler (fresh caches) that reports every round trip to `onTransfer`. */
@@ -58,6 +58,11 @@ async function rejection(promise: Promise<unknown>): Promise<SmlError> {
   return error as SmlError;
 }
 
+/** The account SLURM charges when none is given: the one test/cluster/up.sh makes the default. */
+function clusterAccount(): string {
+  return clusterEnv().SML_CLUSTER_ACCOUNT ?? 'sml-test';
+}
+
 function countByProgram(events: readonly TransferEvent[]): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const event of events) counts[event.program] = (counts[event.program] ?? 0) + 1;
@@ -65,7 +70,7 @@ function countByProgram(events: readonly TransferEvent[]): Record<string, number
 }
 
 export function defineBackendTests(label: string, setUp: () => Promise<BackendUnderTest>): void {
-  describe(`SLURM backend (${label}) on the local cluster`, () => {
+  describeOnCluster(`SLURM backend (${label}) on the local cluster`, () => {
     let backend: BackendUnderTest;
     let scheduler: SlurmCliScheduler;
     /** Bulk submissions go through the local CLI: the SSH suite measures status, not 50 sbatch round trips. */
