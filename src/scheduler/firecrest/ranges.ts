@@ -8,7 +8,7 @@ import type { FileChunk } from '../scheduler.js';
  * end, exact wherever it starts, but the whole rest must stay below the server's output buffer.
  * `ops/view?offset&size` reads two `size`-byte blocks from the block holding `offset`, decodes
  * them and slices *characters*: exact only when `offset` is a multiple of `size`. So small
- * remainders are read with tail, and large ones with views whose offsets are block-aligned.
+ * remainders are read with tail, and large ones with one view whose offset is block-aligned.
  * Both answer decoded text; re-encoding it gives back the file's bytes when the file is UTF-8.
  */
 export interface RangeTransport {
@@ -25,12 +25,18 @@ export interface RangeTransport {
 const REPLACEMENT = '\uFFFD';
 const PLACEHOLDER_BYTE = 0x80; // a stray continuation byte: decodes as U+FFFD, as the unknown byte did
 
+/** What earlier reads of a file taught: its UTF-8 bytes per character, to size views in characters. */
+export interface TextEstimate {
+  bytesPerChar: number;
+}
+
 /** Up to `maxBytes` bytes of `path` from `offset`, never more than the server's limits per call. */
 export async function readRange(
   transport: RangeTransport,
   path: string,
   offset: number,
   maxBytes: number,
+  estimate: TextEstimate = { bytesPerChar: 1 },
 ): Promise<FileChunk> {
   if (!Number.isInteger(offset) || offset < 0 || !Number.isInteger(maxBytes) || maxBytes < 0) {
     throw new SmlError('INVALID_ARGUMENT', `Cannot read ${path} at offset ${offset} for ${maxBytes} bytes.`, {
@@ -57,51 +63,75 @@ export async function readRange(
       return { data: bytes.subarray(0, maxBytes), size: Math.max(size, offset + bytes.length) };
     }
   }
-  const data = await readByBlocks(transport, path, offset, Math.min(maxBytes, remaining), limit);
+  const data = await readByView(transport, path, offset, Math.min(maxBytes, remaining), limit, estimate);
   return { data, size: Math.max(size, offset + data.length) };
 }
 
-async function readByBlocks(
+/**
+ * One `ops/view` covering `[offset, offset + want)` as far as the limit allows. The view's offset
+ * must be a multiple of its size to start exactly, so the block is `[k·S, k·S + S)` with
+ * `S = floor(offset / k)`: it starts fewer than `k` bytes before `offset`.
+ */
+async function readByView(
   transport: RangeTransport,
   path: string,
   offset: number,
   want: number,
   limit: number,
+  estimate: TextEstimate,
 ): Promise<Buffer> {
-  // Blocks are powers of two: once aligned, each block ends on a boundary of the next, larger one.
-  const largest = floorPowerOfTwo(Math.max(1, Math.floor((limit - 1) / 2)));
-  const granule = Math.min(largest, clamp(floorPowerOfTwo(Math.max(1, Math.floor(want / 16))), 4096, 65536));
-  const parts: Buffer[] = [];
-  let cursor = offset;
-  let got = 0;
-  while (got < want) {
-    const blockStart = cursor - (cursor % granule);
-    const need = want - got;
-    // Never ask for (much) more than is wanted: the largest aligned block within the wanted span.
-    const blockSize = Math.max(
-      granule,
-      Math.min(lowestSetBit(blockStart) ?? largest, largest, floorPowerOfTwo(cursor - blockStart + need)),
-    );
-    const text = await transport.view(path, blockStart, blockSize);
-    const bytes = textToBytes(text);
-    const skip = cursor - blockStart;
-    if (bytes.length <= skip) break; // end of file
-    // End at the block boundary, extended to finish a character that straddles it.
-    let end = Math.min(bytes.length, blockSize);
-    while (end < bytes.length && ((bytes[end] ?? 0) & 0xc0) === 0x80) end++;
-    const take = bytes.subarray(skip, Math.min(end, skip + need));
-    parts.push(take);
-    got += take.length;
-    cursor += take.length;
-    if (bytes.length < blockSize) break; // the view reached the end of the file
+  // The server reads two blocks of `size` bytes, which must stay below its output buffer.
+  const largest = Math.max(1, Math.floor((limit - 1) / 2));
+  // `size` is also the number of characters answered: fewer are needed where characters are wide.
+  const ratio = Math.min(2, Math.max(1, estimate.bytesPerChar));
+  const block = planBlock(offset, Math.min(want, largest), largest, ratio);
+  const text = await transport.view(path, block.start, block.size);
+  const bytes = textToBytes(text);
+  const chars = codePoints(text);
+  if (chars > 1024) estimate.bytesPerChar = bytes.length / chars;
+  return bytes.subarray(Math.min(block.skip, bytes.length), block.skip + want);
+}
+
+function planBlock(
+  offset: number,
+  want: number,
+  largest: number,
+  ratio: number,
+): { start: number; size: number; skip: number } {
+  // Near the start of the file, read from 0: what is skipped is less than what is wanted.
+  if (offset < want)
+    return { start: 0, size: Math.min(largest, Math.ceil((offset + want) / ratio)), skip: offset };
+  const blockAt = (k: number) => {
+    const size = Math.floor(offset / k);
+    return { start: k * size, size, skip: offset - k * size };
+  };
+  const covers = (block: { size: number; skip: number }) => block.size * ratio - block.skip >= want;
+  // Fewer, larger blocks per offset until one covers `want` after the skipped bytes (skip < k).
+  const fewest = Math.max(1, Math.ceil(offset / largest));
+  let k = Math.max(fewest, Math.ceil((offset * ratio) / want));
+  let block = blockAt(k);
+  for (let step = 0; k > fewest && !covers(block); step++) {
+    // Far into a file with a small `want`, jump to where size - (k - 1) >= want must hold.
+    const bound = Math.floor((Math.sqrt(want * want + 4 * offset) - want) / 2);
+    k = step === 64 ? Math.max(fewest, Math.min(k - 1, bound)) : k - 1;
+    block = blockAt(k);
   }
-  return Buffer.concat(parts);
+  return block;
+}
+
+function codePoints(text: string): number {
+  let count = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit >= 0xd800 && unit <= 0xdbff) count--;
+  }
+  return count;
 }
 
 /**
  * Bytes of text decoded by the server. Leading replacement characters (a block starting inside a
  * character) each stand for one byte; a trailing one (a character cut by the read window or still
- * being written) is dropped so it is read again whole, unless it is all there is.
+ * being written) is dropped so it is read again whole.
  */
 export function textToBytes(text: string): Buffer {
   let leading = 0;
@@ -111,22 +141,4 @@ export function textToBytes(text: string): Buffer {
   const encoded = Buffer.from(body, 'utf8');
   if (leading === 0) return encoded;
   return Buffer.concat([Buffer.alloc(leading, PLACEHOLDER_BYTE), encoded]);
-}
-
-function floorPowerOfTwo(n: number): number {
-  let power = 1;
-  while (power * 2 <= n) power *= 2;
-  return power;
-}
-
-/** The largest power of two dividing n (undefined for 0, which every block size divides). */
-function lowestSetBit(n: number): number | undefined {
-  if (n === 0) return undefined;
-  let bit = 1;
-  while (n % (bit * 2) === 0) bit *= 2;
-  return bit;
-}
-
-function clamp(value: number, low: number, high: number): number {
-  return Math.min(high, Math.max(low, value));
 }

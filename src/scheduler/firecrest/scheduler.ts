@@ -17,7 +17,7 @@ import type {
 } from '../scheduler.js';
 import { FirecrestClient, type FirecrestClientOptions, type QueryValue } from './client.js';
 import { scriptJobName, taggedJobName, toJobInfo, withCommentDirective } from './jobs.js';
-import { type RangeTransport, readRange } from './ranges.js';
+import { type RangeTransport, readRange, type TextEstimate } from './ranges.js';
 import {
   JobsAnswer,
   PartitionsAnswer,
@@ -73,6 +73,8 @@ export class FirecrestScheduler implements Scheduler {
   private identity: Promise<Identity> | undefined;
   /** Jobs this process submitted or saw: a cancel answering "Invalid job id" for them means "ended". */
   private readonly seenJobIds = new Set<string>();
+  /** Bytes per character of recently read files, to size `ops/view` reads (a few dozen kept). */
+  private readonly textEstimates = new Map<string, TextEstimate>();
 
   constructor(private readonly options: FirecrestSchedulerOptions) {
     this.client = new FirecrestClient(options);
@@ -247,7 +249,13 @@ export class FirecrestScheduler implements Scheduler {
 
   async readFile(path: string, offset: number, maxBytes: number, options?: CallOptions): Promise<FileChunk> {
     assertAbsolute(path);
-    return readRange(this.rangeTransport(options), path, offset, maxBytes);
+    let estimate = this.textEstimates.get(path);
+    if (!estimate) {
+      estimate = { bytesPerChar: 1 };
+      this.textEstimates.set(path, estimate);
+      if (this.textEstimates.size > 64) this.textEstimates.delete(this.textEstimates.keys().next().value!);
+    }
+    return readRange(this.rangeTransport(options), path, offset, maxBytes, estimate);
   }
 
   async fileSize(path: string, options?: CallOptions): Promise<number | undefined> {

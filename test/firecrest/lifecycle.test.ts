@@ -1,0 +1,19 @@
+import { afterAll } from 'vitest';
+import type { FirecrestDouble } from '../doubles/firecrest/index.js';
+import { describeOnCluster } from '../helpers/cluster.js';
+import { defineLifecycleTests } from '../lifecycle/suite.js';
+import { backendFor, startDouble } from './harness.js';
+
+describeOnCluster('launch lifecycle through the FirecREST backend (double on the local cluster)', () => {
+  let double: FirecrestDouble | undefined;
+  afterAll(async () => {
+    await double?.close();
+  });
+  defineLifecycleTests({
+    makeScheduler: async () => {
+      double = await startDouble();
+      return backendFor(double, { timeouts: { requestMs: 30_000, retryBudgetMs: 60_000 } });
+    },
+    cases: new Set(['single', 'router', 'chain', 'failures']),
+  });
+});
