@@ -58,6 +58,7 @@ const ENV_TABLE = {
 };
 const MOUNTS = [`/data/with space/it's:/mnt/"q" $(x)`, '/plain'];
 
+const PWNED = ['/tmp/sml-pwned', '/tmp/sml-pwned2', '/tmp/sml-pwned3'];
 let root: string;
 
 const STUBS: Record<string, string> = {
@@ -141,6 +142,7 @@ function writeStub(dir: string, name: string, body: string): void {
 
 beforeAll(() => {
   root = mkdtempSync(join(tmpdir(), 'sml-hostile-'));
+  for (const f of PWNED) rmSync(f, { force: true });
   const bin = join(root, 'bin');
   mkdirSync(bin);
   for (const [name, body] of Object.entries(STUBS))
@@ -175,6 +177,7 @@ async function runMaster(
   runtime: ContainerRuntime,
   expectedEngines: number,
   environment: EnvironmentFile,
+  options: { clusterPath?: string; expectedExitCode?: number } = {},
 ): Promise<Run> {
   const base = systemNamed('local');
   const system = SystemProfile.parse({
@@ -182,7 +185,11 @@ async function runMaster(
     containerRuntime: runtime,
     opentela: { ...base.opentela!, binDir: join(root, 'opentelabin') },
   });
-  const [spec] = specsFor(request, { system, environment, clusterPath: '/envs/hostile env.toml' });
+  const [spec] = specsFor(request, {
+    system,
+    environment,
+    clusterPath: options.clusterPath ?? '/envs/hostile env.toml',
+  });
   const scripts = render(spec!);
   const dir = join(root, name);
   const [home, work, rec] = ['home', 'work', 'rec'].map((d) => join(dir, d)) as [string, string, string];
@@ -209,7 +216,9 @@ async function runMaster(
         .map((f) => `--- ${f}\n${readFileSync(join(logDir, f), 'utf8')}`)
         .join('\n')
     : '(no logs)';
-  expect(result.exitCode, `master.sh failed:\n${result.stderr}\n${logs}`).toBe(0);
+  expect(result.exitCode, `master.sh exit code:\n${result.stderr}\n${logs}`).toBe(
+    options.expectedExitCode ?? 0,
+  );
   const files = readdirSync(rec);
   const engines = files
     .filter((f) => f.startsWith('engine.') && f.endsWith('.argv'))
@@ -394,5 +403,49 @@ describe('hostile input runs byte for byte', () => {
     expect(step).toContain(`--container-image=${imagePath()}`);
     expect(step).toContain(`--container-mounts=${ranks}:${ranks},${MOUNTS[0]},/plain:/plain`);
     expect(step).toContain('--container-workdir=/work dir/é');
+  });
+
+  it('edf resolves {arch} into an absolute per-arch environment file and passes it to every step', async () => {
+    const envDir = join(root, 'edf-env');
+    mkdirSync(envDir, { recursive: true });
+    const arch = process.arch === 'arm64' ? 'arm64' : 'amd64';
+    writeFileSync(join(root, 'images', `img-${arch}.sqsh`), '');
+    const clusterPath = join(envDir, 'with {arch}.toml');
+    writeFileSync(clusterPath, `image = "${join(root, 'images')}/img-{arch}.sqsh"\n`);
+    const run = await runMaster(
+      'edf',
+      {
+        model_path: MODEL_PATH,
+        served_model_name: SERVED,
+        framework: 'vllm',
+        disable_opentela: true,
+        framework_args: USER_ARGS,
+      },
+      'edf',
+      1,
+      { ...hostileEnvironment('edf'), image: `${join(root, 'images')}/img-{arch}.sqsh` },
+      { clusterPath },
+    );
+    expect(run.engines.map((e) => e.argv)).toEqual([['vllm', 'serve', '--port', '8080', ...engineTail]]);
+    const resolved = join(root, 'edf', 'work', `env_resolved_4242_${arch}.toml`);
+    expect(readFileSync(resolved, 'utf8')).toBe(`image = "${join(root, 'images')}/img-${arch}.sqsh"\n`);
+    const step = run.recordsOf('srun').find((argv) => argv.includes('--container-writable'))!;
+    expect(step).toContain(`--environment=${resolved}`);
+  });
+
+  it('fails fast, naming the path, when the container image is missing', async () => {
+    const clusterPath = join(root, 'edf-env', 'missing.toml');
+    mkdirSync(join(root, 'edf-env'), { recursive: true });
+    writeFileSync(clusterPath, 'image = "/nonexistent/img-{arch}.sqsh"\n');
+    const run = await runMaster(
+      'edf-missing',
+      { model_path: MODEL_PATH, served_model_name: SERVED, framework: 'vllm', disable_opentela: true },
+      'edf',
+      1,
+      { ...hostileEnvironment('edf'), image: '/nonexistent/img-{arch}.sqsh' },
+      { clusterPath, expectedExitCode: 1 },
+    );
+    expect(run.logs).toMatch(/Container image not found: \/nonexistent\/img-(amd64|arm64)\.sqsh/);
+    expect(run.engines).toEqual([]);
   });
 });
