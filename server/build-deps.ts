@@ -7,6 +7,8 @@ import type { JobServiceApi } from '../src/jobs/api.js';
 import { Launcher } from '../src/jobs/launcher.js';
 import { JobService, type JobServiceDeps } from '../src/jobs/service.js';
 import { JobStore } from '../src/jobs/store.js';
+import { catalogModelResolver, sizeModel } from '../src/sizing/size-model.js';
+import type { HubOptions } from '../src/sizing/source.js';
 import type { ServerDeps, SizerApi, SystemsApi } from './deps.js';
 import { PACKAGE_VERSION } from './server.js';
 import { createSystems, resolveSystem, type SystemsOptions } from './systems.js';
@@ -27,6 +29,8 @@ export interface BuildDepsOptions extends SystemsOptions {
   /** How launches are planned, rendered and submitted (the job service's launcher). */
   launcher?: JobServiceDeps['launcher'];
   sizer?: SizerApi;
+  /** Hugging Face Hub access for size_model (false: registry and local configs only). */
+  hub?: HubOptions | false;
   watchIntervalMs?: number;
   pollIntervalMs?: number;
 }
@@ -70,13 +74,29 @@ export function buildServerDeps(config: ResolvedConfig, options: BuildDepsOption
     systems,
     catalog,
     jobs: createJobService(config, systems, catalog, options),
-    sizer: options.sizer ?? unavailableSizer,
+    sizer: options.sizer ?? createSizerFor(config, systems, catalog, options.hub),
     watchIntervalMs: options.watchIntervalMs,
   };
 }
 
-const unavailableSizer: SizerApi = {
-  async size() {
-    throw new Error('the sizing planner is not wired into this server yet');
-  },
-};
+/** The sizing planner over the configured systems, their model registries and the catalog. */
+export function createSizerFor(
+  config: ResolvedConfig,
+  systems: SystemsApi,
+  catalog: Catalog,
+  hub?: HubOptions | false,
+): SizerApi {
+  return {
+    size: (input, options = {}) => {
+      const system = config.systems.find((s) => s.name === (input.system ?? config.defaults.system));
+      return sizeModel(input, {
+        systems: config.systems,
+        defaultSystem: config.defaults.system,
+        schedulerFor: (profile) => systems.schedulerFor(profile),
+        resolveCatalogModel: catalogModelResolver(catalog.entries, system?.modelRegistry),
+        hub,
+        signal: options.signal,
+      });
+    },
+  };
+}

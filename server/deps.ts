@@ -3,6 +3,7 @@ import type { ResolvedConfig } from '../src/config/load.js';
 import type { SystemProfile } from '../src/domain/system.js';
 import type { JobServiceApi } from '../src/jobs/api.js';
 import type { Scheduler } from '../src/scheduler/scheduler.js';
+import type { SizeModelInput, SizeModelResult } from '../src/sizing/schema.js';
 
 /**
  * What one MCP server (one per connection) is built from. Long-lived state (jobs, watchers of
@@ -29,6 +30,6 @@ export interface SystemsApi {
 }
 
 export interface SizerApi {
-  /** Input schema of the planner (a zod object); the size_model tool advertises it. */
-  size(input: unknown, options?: { signal?: AbortSignal }): Promise<Record<string, unknown>>;
+  /** The sizing planner (src/sizing): `size_model`, `sml-mcp size` and launch `layout: "auto"` use it. */
+  size(input: SizeModelInput, options?: { signal?: AbortSignal }): Promise<SizeModelResult>;
 }

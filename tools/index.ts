@@ -14,10 +14,12 @@ import { listModelsTool } from './list-models.js';
 import { listSystemsTool } from './list-systems.js';
 import { logsTool } from './logs.js';
 import { invalidArguments, toErrorResult, toSuccessResult } from './result.js';
+import { sizeModelTool } from './size-model.js';
 import { statusTool } from './status.js';
 
 /** Every tool, in the order tools/list shows them. */
 export const allTools: readonly ToolDefinition[] = [
+  sizeModelTool,
   launchTool,
   statusTool,
   logsTool,

@@ -1,12 +1,21 @@
 import type { ResourceLink } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { parseJobUri } from '../resources/uris.js';
+import type { ServerDeps } from '../server/deps.js';
+import { toArgv } from '../src/domain/framework-args.js';
 import { LaunchRequest } from '../src/domain/launch-spec.js';
+import { SmlError } from '../src/errors.js';
 import type { LaunchResultView } from '../src/jobs/types.js';
 import { defineTool } from './define-tool.js';
 import { LaunchResultSchema } from './schemas.js';
 
 const input = LaunchRequest.extend({
+  layout: z
+    .enum(['auto'])
+    .optional()
+    .describe(
+      '"auto": size the model first (as size_model does) and launch the smallest layout that fits the system: sets nodes_per_replica, gpus_per_replica and the parallelism engine arguments (your framework_args still win). Leave nodes_per_replica and gpus_per_replica out with it',
+    ),
   dry_run: z
     .boolean()
     .optional()
@@ -32,11 +41,64 @@ export const launchTool = defineTool({
   input,
   output: LaunchResultSchema,
   async run(args, { deps, extra }) {
-    const { dry_run: dryRun, idempotency_key: idempotencyKey, ...request } = args;
-    const result = await deps.jobs.launch(request, { dryRun, idempotencyKey, signal: extra.signal });
-    return { structured: result, text: describeLaunch(result), links: linksOf(result) };
+    const { dry_run: dryRun, idempotency_key: idempotencyKey, layout, ...request } = args;
+    const sized = layout === 'auto' ? await applyAutoLayout(request, deps, extra.signal) : undefined;
+    const result = await deps.jobs.launch(sized?.request ?? request, {
+      dryRun,
+      idempotencyKey,
+      signal: extra.signal,
+    });
+    const structured = sized ? { ...result, warnings: [sized.note, ...result.warnings] } : result;
+    return { structured, text: describeLaunch(structured), links: linksOf(result) };
   },
 });
+
+/** Fill the topology and parallelism arguments from the sizing planner. */
+async function applyAutoLayout(
+  request: LaunchRequest,
+  deps: ServerDeps,
+  signal: AbortSignal,
+): Promise<{ request: LaunchRequest; note: string }> {
+  if (request.nodes_per_replica !== undefined || request.gpus_per_replica !== undefined) {
+    throw new SmlError(
+      'INVALID_ARGUMENT',
+      'layout "auto" chooses nodes_per_replica and gpus_per_replica itself.',
+      {
+        hint: 'Drop layout to set them yourself, or drop nodes_per_replica and gpus_per_replica.',
+      },
+    );
+  }
+  const model = request.model ?? request.model_path;
+  if (!model) {
+    throw new SmlError('INVALID_ARGUMENT', 'Nothing to size: neither model nor model_path is given.', {
+      hint: 'Give a catalog model (list_models) or a model_path with framework and served_model_name.',
+    });
+  }
+  const size = await deps.sizer.size(
+    { model, system: request.system, framework: request.framework },
+    { signal },
+  );
+  const { layout, target } = size;
+  if (!size.fits) {
+    throw new SmlError(
+      'INVALID_ARGUMENT',
+      `${model} does not fit within ${layout.nodes_per_replica} node(s) per replica on ${target.system ?? target.gpu}.`,
+      {
+        hint: `${size.explanation} Call size_model for the alternatives, or choose a quantized checkpoint.`,
+      },
+    );
+  }
+  const isPacked = layout.nodes_per_replica === 1 && layout.gpus_per_replica < target.gpus_per_node;
+  const sizedRequest: LaunchRequest = {
+    ...request,
+    framework: request.framework ?? target.framework,
+    nodes_per_replica: layout.nodes_per_replica,
+    gpus_per_replica: isPacked ? layout.gpus_per_replica : undefined,
+    framework_args: [...size.framework_args, ...toArgv(request.framework_args)],
+  };
+  const note = `layout "auto" (size_model): ${layout.gpus_per_replica} GPU(s) per replica on ${layout.nodes_per_replica} node(s), tp ${layout.tp}, pp ${layout.pp}, ep ${layout.ep}; engine args ${size.framework_args.join(' ') || 'none'}.`;
+  return { request: sizedRequest, note };
+}
 
 function describeLaunch(result: LaunchResultView): string {
   const lines: string[] = [];

@@ -68,6 +68,8 @@ export function createHarness(options: HarnessOptions = {}): Harness {
     slurmEnv: clusterEnv(),
     watchIntervalMs: 300,
     pollIntervalMs: 300,
+    // Tests never reach out to the Hugging Face Hub: configs come from the local model registry.
+    hub: false,
     ...options,
   });
   const scheduler = deps.systems.schedulerFor(resolveSystem(config, 'local'));
@@ -211,6 +213,7 @@ export async function runLifecycle(client: Client, idempotencyKey: string): Prom
   );
   const jobId = (launched.job_ids as string[])[0]!;
   expect(jobId).toMatch(/^\d+$/);
+  expect((launched.resource_uris as string[]).length).toBeGreaterThan(0);
   try {
     let serving: Record<string, unknown> | undefined;
     for (let round = 0; round < 12 && !serving; round++) {

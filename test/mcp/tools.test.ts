@@ -37,6 +37,7 @@ function sampleArguments(): Record<string, Record<string, unknown>> {
       served_model_name: 'test/smol',
       dry_run: true,
     },
+    size_model: { model: 'swiss-ai/Apertus-8B-Instruct-2509', system: 'local' },
     status: { job_ids: [jobId] },
     logs: { job_id: jobId, tail_lines: 5 },
     list_models: { search: 'apertus' },
@@ -54,9 +55,6 @@ const BAD_ARGUMENTS: Record<string, Record<string, unknown>> = {
   cancel: { job_id: 42 },
   size_model: { model: 7 },
 };
-
-// Tools whose service part is not wired in yet (the sizing planner lands separately).
-const PENDING_TOOLS = new Set(['size_model']);
 
 describe('tool registry', () => {
   it('lists every tool with object schemas, described inputs and annotations derived from its kind', async () => {
@@ -110,20 +108,17 @@ describe('contract: every result matches its tool output schema', () => {
   // Cancel goes last: it stops the job the other tools read.
   const ordered = [...allTools].sort((a, b) => Number(a.name === 'cancel') - Number(b.name === 'cancel'));
   for (const tool of ordered) {
-    it.skipIf(PENDING_TOOLS.has(tool.name))(
-      `${tool.name} returns structured content its schema accepts`,
-      async () => {
-        const args = sampleArguments()[tool.name];
-        expect(args, `add sample arguments for ${tool.name}`).toBeDefined();
-        const result = await client.callTool({ name: tool.name, arguments: args });
-        const structured = expectToolSuccess(result);
-        const parsed = tool.output.safeParse(structured);
-        expect(parsed.success, JSON.stringify(parsed.error?.issues)).toBe(true);
-        // Exactly the declared keys: the advertised schema forbids additional properties.
-        expect(Object.keys(structured).sort()).toEqual(Object.keys(tool.output.shape).sort());
-        expect(textOf(result).length).toBeGreaterThan(0);
-      },
-    );
+    it(`${tool.name} returns structured content its schema accepts`, async () => {
+      const args = sampleArguments()[tool.name];
+      expect(args, `add sample arguments for ${tool.name}`).toBeDefined();
+      const result = await client.callTool({ name: tool.name, arguments: args });
+      const structured = expectToolSuccess(result);
+      const parsed = tool.output.safeParse(structured);
+      expect(parsed.success, JSON.stringify(parsed.error?.issues)).toBe(true);
+      // Exactly the declared keys: the advertised schema forbids additional properties.
+      expect(Object.keys(structured).sort()).toEqual(Object.keys(tool.output.shape).sort());
+      expect(textOf(result).length).toBeGreaterThan(0);
+    });
   }
 });
 
@@ -137,4 +132,53 @@ describe('bad arguments', () => {
       expect(textOf(result)).toContain(Object.keys(args!)[0]!);
     });
   }
+});
+
+describe('launch', () => {
+  it('with layout "auto" sizes the model and renders its layout and engine arguments', async () => {
+    const size = expectToolSuccess(
+      await client.callTool({ name: 'size_model', arguments: { model: 'Qwen/Qwen3-32B', system: 'local' } }),
+    );
+    const result = await client.callTool({
+      name: 'launch',
+      arguments: { model: 'Qwen/Qwen3-32B', system: 'local', layout: 'auto', dry_run: true },
+    });
+    const launched = expectToolSuccess(result);
+    expect((launched.warnings as string[])[0]).toMatch(/^layout "auto" \(size_model\)/);
+    const master = (launched.scripts as Record<string, string>)['master.sh']!;
+    const tp = String((size.layout as { tp: number }).tp);
+    expect(master).toMatch(new RegExp(`--(tp-size|tensor-parallel-size)'? '?${tp}\\b`));
+    expect(launched.job_ids).toEqual([]);
+  });
+
+  it('refuses layout "auto" together with an explicit topology', async () => {
+    const result = await client.callTool({
+      name: 'launch',
+      arguments: {
+        model: 'Qwen/Qwen3-32B',
+        system: 'local',
+        layout: 'auto',
+        nodes_per_replica: 2,
+        dry_run: true,
+      },
+    });
+    expectToolError(result, 'INVALID_ARGUMENT');
+  });
+
+  it('links the resources of a launch', async () => {
+    const result = await client.callTool({
+      name: 'launch',
+      arguments: {
+        model: 'swiss-ai/Apertus-8B-Instruct-2509',
+        framework: 'vllm',
+        system: 'local',
+        dry_run: true,
+      },
+    });
+    const structured = expectToolSuccess(result);
+    const links = (result.content as { type: string; uri?: string }[]).filter(
+      (c) => c.type === 'resource_link',
+    );
+    expect(links.map((l) => l.uri)).toEqual(structured.resource_uris);
+  });
 });
