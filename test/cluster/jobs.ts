@@ -6,6 +6,11 @@ import { parse } from 'smol-toml';
 import { quoteShell } from '../../src/shell.js';
 import { LOCAL_ROOT, runOnCluster, waitFor } from '../helpers/cluster.js';
 
+/** How long a job may wait in the shared queue (other test files hold nodes too). */
+export const QUEUE_WAIT_MS = 300_000;
+/** Per-test timeout of a test that submits jobs: queue wait plus its own run. */
+export const JOB_TEST_TIMEOUT_MS = QUEUE_WAIT_MS + 120_000;
+
 /** `export NAME=value` lines for the [env] table of the local environment file (runtime none). */
 export function localEnvExports(file = `${LOCAL_ROOT}/env/local.toml`): string[] {
   const toml = parse(readFileSync(file, 'utf8')) as { env?: Record<string, unknown> };
