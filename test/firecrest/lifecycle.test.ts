@@ -7,7 +7,7 @@ import { backendFor, startDouble } from './harness.js';
 describeOnCluster('launch lifecycle through the FirecREST backend (double on the local cluster)', () => {
   let double: FirecrestDouble | undefined;
   afterAll(async () => {
-    await double?.close();
+    await double?.stop();
   });
   defineLifecycleTests({
     makeScheduler: async () => {
