@@ -13,6 +13,9 @@ import type { FirecrestDouble } from '../doubles/firecrest/index.js';
 import { describeOnCluster, runOnCluster } from '../helpers/cluster.js';
 import { backendFor, sleepScript, startDouble } from './harness.js';
 
+/** Tags unique to this run: earlier runs' jobs stay listed for a while. */
+const RUN = Date.now().toString(36).slice(-6);
+
 async function failureOf(promise: Promise<unknown>): Promise<SmlError> {
   try {
     await promise;
@@ -153,7 +156,7 @@ describe('FirecREST client: faults without the cluster', () => {
           script: sleepScript(1),
           scriptPath: posix.join(double.home, '.sml', 'hang.sh'),
           workingDir: posix.join(double.home, '.sml'),
-          tag: 'sml-mcp:hang0001:0',
+          tag: `sml-mcp:hang0001${RUN}:0`,
         }),
       );
       expect(error.code).toBe('TIMEOUT');
@@ -284,8 +287,8 @@ describeOnCluster('FirecREST client: faults around jobs on the local cluster', (
   }
 
   it('rides out a 5xx burst during a status sweep', async () => {
-    const first = await submitTagged('sml-mcp:burst001:0');
-    const second = await submitTagged('sml-mcp:burst001:1');
+    const first = await submitTagged(`sml-mcp:burst001${RUN}:0`);
+    const second = await submitTagged(`sml-mcp:burst001${RUN}:1`);
     double.resetCounters();
     double.faults.failNext(2, { status: 503, match: { path: '/compute/' } });
     double.faults.failNext(1, {
@@ -295,13 +298,13 @@ describeOnCluster('FirecREST client: faults around jobs on the local cluster', (
     });
     const statuses = await backend.statuses([first.jobId, second.jobId]);
     expect([...statuses.keys()].sort()).toEqual([first.jobId, second.jobId].sort());
-    expect(statuses.get(first.jobId)?.comment).toBe('sml-mcp:burst001:0');
+    expect(statuses.get(first.jobId)?.comment).toBe(`sml-mcp:burst001${RUN}:0`);
     expect(double.counters.byStatus['503']).toBe(2);
     expect(double.counters.byStatus['500']).toBe(1);
   });
 
   it('leaves exactly one job when the connection drops after the submit reached SLURM', async () => {
-    const tag = 'sml-mcp:drop0001:0';
+    const tag = `sml-mcp:drop0001${RUN}:0`;
     double.resetCounters();
     double.faults.dropNext(1, { afterAction: true, match: { method: 'POST', path: '/compute/' } });
     const result = await submitTagged(tag);
@@ -310,7 +313,7 @@ describeOnCluster('FirecREST client: faults around jobs on the local cluster', (
   });
 
   it('leaves exactly one job when a gateway answers 504 after the submit reached SLURM', async () => {
-    const tag = 'sml-mcp:gate0001:0';
+    const tag = `sml-mcp:gate0001${RUN}:0`;
     double.resetCounters();
     double.faults.failAfterAction(1, { status: 504, match: { method: 'POST', path: '/compute/' } });
     const result = await submitTagged(tag);
@@ -319,7 +322,7 @@ describeOnCluster('FirecREST client: faults around jobs on the local cluster', (
   });
 
   it('submits again, once, when a 500 came before anything was queued', async () => {
-    const tag = 'sml-mcp:retry001:0';
+    const tag = `sml-mcp:retry001${RUN}:0`;
     double.resetCounters();
     double.faults.failNext(1, { status: 500, match: { method: 'POST', path: '/compute/' } });
     const result = await submitTagged(tag);
@@ -336,7 +339,7 @@ describeOnCluster('FirecREST client: faults around jobs on the local cluster', (
         script: sleepScript(1).replace('#SBATCH --time=00:05:00', '#SBATCH --partition=nosuchpartition'),
         scriptPath: posix.join(workingDir, 'refused.sh'),
         workingDir,
-        tag: 'sml-mcp:refuse01:0',
+        tag: `sml-mcp:refuse01${RUN}:0`,
       }),
     );
     expect(error.code).toBe('SUBMIT_FAILED');

@@ -96,6 +96,8 @@ export interface FirecrestDouble {
   /** Zero the counters and forget recorded requests. */
   resetCounters(): void;
   stop(): Promise<void>;
+  /** Same as stop(). */
+  close(): Promise<void>;
 }
 
 interface IssuedToken {
@@ -147,6 +149,10 @@ export async function startFirecrestDouble(options: FirecrestDoubleOptions = {})
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const origin = `http://${host}:${address.port}`;
+  const stop = async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  };
   return {
     url: `${origin}${state.basePath}`,
     tokenUri: `${origin}${TOKEN_PATH}`,
@@ -165,10 +171,8 @@ export async function startFirecrestDouble(options: FirecrestDoubleOptions = {})
       state.counters = newCounters();
       state.requests.length = 0;
     },
-    stop: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    stop,
+    close: stop,
   };
 }
 
