@@ -29,6 +29,8 @@ export interface BackendUnderTest {
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/;
 const NODE = /^n[1-4]$/;
 const MIB = 1024 * 1024;
+/** Tests that wait for jobs: the cluster is shared with the other cluster tests, so jobs may queue a while. */
+const JOB_TEST_TIMEOUT_MS = 240_000;
 
 function batchScript(lines: {
   name: string;
@@ -104,17 +106,18 @@ export function defineBackendTests(label: string, setUp: () => Promise<BackendUn
     async function waitForState(
       jobId: string,
       states: readonly SlurmState[],
-      timeoutMs = 90_000,
+      timeoutMs = 180_000,
     ): Promise<JobInfo> {
-      let last: JobInfo | undefined;
-      await waitFor(
+      return waitFor(
         async () => {
-          last = await stateOf(jobId);
-          return last !== undefined && states.includes(last.state);
+          const job = await stateOf(jobId);
+          // Thrown, so a timeout names the state the job was stuck in.
+          if (!job || !states.includes(job.state))
+            throw new Error(`job ${jobId} is ${job?.rawState ?? 'unknown'}`);
+          return job;
         },
-        { timeoutMs, what: `job ${jobId} to reach ${states.join('/')} (last: ${last?.rawState})` },
+        { timeoutMs, what: `job ${jobId} to reach ${states.join('/')}` },
       );
-      return last!;
     }
 
     beforeAll(async () => {
@@ -160,42 +163,46 @@ export function defineBackendTests(label: string, setUp: () => Promise<BackendUn
       }
     });
 
-    it('submits a script and follows it through PENDING, RUNNING and COMPLETED', async () => {
-      // A dependency on a running job holds the job in PENDING for as long as the test needs.
-      const blocker = await submit('blocker', 'sleep 300');
-      const jobId = await submit('lifecycle', 'echo "started on $(hostname)"; sleep 3; echo done', [
-        '--nodes=2',
-        `--dependency=afterany:${blocker}`,
-      ]);
-      const scriptPath = join(scratch, 'scripts', "lifecycle 'x'.sh");
-      expect(await scheduler.fileSize(scriptPath)).toBeGreaterThan(0);
+    it(
+      'submits a script and follows it through PENDING, RUNNING and COMPLETED',
+      async () => {
+        // A dependency on a running job holds the job in PENDING for as long as the test needs.
+        const blocker = await submit('blocker', 'sleep 300');
+        const jobId = await submit('lifecycle', 'echo "started on $(hostname)"; sleep 3; echo done', [
+          '--nodes=2',
+          `--dependency=afterany:${blocker}`,
+        ]);
+        const scriptPath = join(scratch, 'scripts', "lifecycle 'x'.sh");
+        expect(await scheduler.fileSize(scriptPath)).toBeGreaterThan(0);
 
-      const pending = await stateOf(jobId);
-      expect(pending).toMatchObject({
-        jobId,
-        state: 'PENDING',
-        comment: `${tag}:lifecycle`,
-        name: 'lifecycle',
-      });
-      expect(pending?.reason).toBe('Dependency');
-      expect(pending?.submitTime).toMatch(ISO);
-      await scheduler.cancel(blocker);
+        const pending = await stateOf(jobId);
+        expect(pending).toMatchObject({
+          jobId,
+          state: 'PENDING',
+          comment: `${tag}:lifecycle`,
+          name: 'lifecycle',
+        });
+        expect(pending?.reason).toBe('Dependency');
+        expect(pending?.submitTime).toMatch(ISO);
+        await scheduler.cancel(blocker);
 
-      const running = await waitForState(jobId, ['RUNNING', 'COMPLETING', 'COMPLETED']);
-      expect(running.nodes).toHaveLength(2);
-      expect(running.nodes!.every((node) => NODE.test(node))).toBe(true);
-      expect(running.startTime).toMatch(ISO);
+        const running = await waitForState(jobId, ['RUNNING', 'COMPLETING', 'COMPLETED']);
+        expect(running.nodes).toHaveLength(2);
+        expect(running.nodes!.every((node) => NODE.test(node))).toBe(true);
+        expect(running.startTime).toMatch(ISO);
 
-      const done = await waitForState(jobId, ['COMPLETED']);
-      expect(done.exitCode).toBe('0:0');
-      expect(done.endTime).toMatch(ISO);
-      expect(done.endTime! >= done.startTime!).toBe(true);
-      expect(done.account).toBe(clusterAccount());
+        const done = await waitForState(jobId, ['COMPLETED']);
+        expect(done.exitCode).toBe('0:0');
+        expect(done.endTime).toMatch(ISO);
+        expect(done.endTime! >= done.startTime!).toBe(true);
+        expect(done.account).toBe(clusterAccount());
 
-      const log = await scheduler.readFile(join(scratch, 'logs', `${jobId}.out`), 0, 4096);
-      expect(log.data.toString()).toMatch(/^started on n[1-4]\ndone\n$/);
-      expect(log.size).toBe(log.data.length);
-    });
+        const log = await scheduler.readFile(join(scratch, 'logs', `${jobId}.out`), 0, 4096);
+        expect(log.data.toString()).toMatch(/^started on n[1-4]\ndone\n$/);
+        expect(log.size).toBe(log.data.length);
+      },
+      JOB_TEST_TIMEOUT_MS,
+    );
 
     it('finds its jobs again from SLURM by the tag in their comment', async () => {
       const jobId = await submit('tagged', 'sleep 1');
@@ -205,16 +212,20 @@ export function defineBackendTests(label: string, setUp: () => Promise<BackendUn
       expect(await scheduler.findTaggedJobs(`${tag}:no-such-tag`)).toEqual([]);
     });
 
-    it('cancels a running job, and a second cancel succeeds with a note', async () => {
-      const jobId = await submit('cancel-me', 'sleep 300');
-      await waitForState(jobId, ['RUNNING']);
-      expect(await scheduler.cancel(jobId)).toEqual({ jobId, alreadyEnded: false });
-      const cancelled = await waitForState(jobId, ['CANCELLED'], 30_000);
-      expect(cancelled.endTime).toMatch(ISO);
-      const again = await scheduler.cancel(jobId);
-      expect(again).toMatchObject({ jobId, alreadyEnded: true });
-      expect(again.note).toContain(jobId);
-    });
+    it(
+      'cancels a running job, and a second cancel succeeds with a note',
+      async () => {
+        const jobId = await submit('cancel-me', 'sleep 300');
+        await waitForState(jobId, ['RUNNING']);
+        expect(await scheduler.cancel(jobId)).toEqual({ jobId, alreadyEnded: false });
+        const cancelled = await waitForState(jobId, ['CANCELLED'], 30_000);
+        expect(cancelled.endTime).toMatch(ISO);
+        const again = await scheduler.cancel(jobId);
+        expect(again).toMatchObject({ jobId, alreadyEnded: true });
+        expect(again.note).toContain(jobId);
+      },
+      JOB_TEST_TIMEOUT_MS,
+    );
 
     it('refuses to cancel a job SLURM never heard of, and leaves it out of statuses', async () => {
       expect((await rejection(scheduler.cancel('99999999'))).code).toBe('NOT_FOUND');
@@ -227,6 +238,38 @@ export function defineBackendTests(label: string, setUp: () => Promise<BackendUn
       expect(error.code).toBe('SUBMIT_FAILED');
       expect(error.message).toMatch(/invalid partition/i);
     });
+
+    it(
+      'finds the job by its tag when the answer of sbatch is lost, and says so when it is not there',
+      async () => {
+        const timeout = () => new SmlError('TIMEOUT', 'sbatch did not finish within 120 s.');
+        // The connection drops after sbatch ran (the job exists), or before (it does not).
+        const dropAfter = (runner: ClusterRunner): ClusterRunner =>
+          Object.assign(Object.create(runner) as ClusterRunner, {
+            run: async (argv: readonly string[], options?: Parameters<ClusterRunner['run']>[1]) => {
+              const result = await runner.run(argv, options);
+              if (argv[0] === 'sbatch') throw timeout();
+              return result;
+            },
+          });
+        const dropBefore = (runner: ClusterRunner): ClusterRunner =>
+          Object.assign(Object.create(runner) as ClusterRunner, {
+            run: async (argv: readonly string[], options?: Parameters<ClusterRunner['run']>[1]) => {
+              if (argv[0] === 'sbatch') throw timeout();
+              return runner.run(argv, options);
+            },
+          });
+        const jobId = await submit('lost-answer', 'sleep 1', [], backend.create({ wrap: dropAfter }));
+        expect((await stateOf(jobId))?.comment).toBe(`${tag}:lost-answer`);
+        const error = await rejection(
+          submit('never-sent', 'sleep 1', [], backend.create({ wrap: dropBefore })),
+        );
+        expect(error.code).toBe('SUBMIT_FAILED');
+        expect(error.message).toContain('may or may not have been submitted');
+        expect(await scheduler.findTaggedJobs(`${tag}:never-sent`)).toEqual([]);
+      },
+      JOB_TEST_TIMEOUT_MS,
+    );
 
     it('costs one squeue and at most one sacct/scontrol for the status of 50 jobs', async () => {
       const ids: string[] = [];
@@ -247,7 +290,7 @@ export function defineBackendTests(label: string, setUp: () => Promise<BackendUn
             return job !== undefined && ENDED_STATES.has(job.state);
           });
         },
-        { timeoutMs: 120_000, what: '45 short jobs to end' },
+        { timeoutMs: 180_000, what: '45 short jobs to end' },
       );
 
       const events: TransferEvent[] = [];
@@ -269,29 +312,36 @@ export function defineBackendTests(label: string, setUp: () => Promise<BackendUn
       await Promise.all(ids.filter((id) => expected.get(id) === 'alive').map((id) => bulk.cancel(id)));
     }, 300_000);
 
-    it('falls back to scontrol when accounting is disabled, still one extra call per sweep', async () => {
-      const jobId = await submit('no-accounting', 'exit 2');
-      await waitForState(jobId, ['FAILED']);
-      const events: TransferEvent[] = [];
-      // The one answer replaced is sacct's, by the exact words SLURM prints without slurmdbd.
-      const withoutAccounting = (runner: ClusterRunner): ClusterRunner =>
-        Object.assign(Object.create(runner) as ClusterRunner, {
-          run: async (argv: readonly string[], options?: Parameters<ClusterRunner['run']>[1]) =>
-            argv[0] === 'sacct'
-              ? { exitCode: 1, stdout: Buffer.alloc(0), stderr: 'Slurm accounting storage is disabled\n' }
-              : runner.run(argv, options),
+    it(
+      'falls back to scontrol when accounting is disabled, still one extra call per sweep',
+      async () => {
+        const jobId = await submit('no-accounting', 'exit 2');
+        await waitForState(jobId, ['FAILED']);
+        const events: TransferEvent[] = [];
+        // The one answer replaced is sacct's, by the exact words SLURM prints without slurmdbd.
+        const withoutAccounting = (runner: ClusterRunner): ClusterRunner =>
+          Object.assign(Object.create(runner) as ClusterRunner, {
+            run: async (argv: readonly string[], options?: Parameters<ClusterRunner['run']>[1]) =>
+              argv[0] === 'sacct'
+                ? { exitCode: 1, stdout: Buffer.alloc(0), stderr: 'Slurm accounting storage is disabled\n' }
+                : runner.run(argv, options),
+          });
+        const counted = backend.create({
+          wrap: withoutAccounting,
+          onTransfer: (event) => events.push(event),
         });
-      const counted = backend.create({ wrap: withoutAccounting, onTransfer: (event) => events.push(event) });
-      expect((await counted.statuses([jobId])).get(jobId)).toMatchObject({
-        state: 'FAILED',
-        exitCode: '2:0',
-      });
-      events.length = 0;
-      const second = await counted.statuses([jobId, '99999999']);
-      expect(second.get(jobId)).toMatchObject({ state: 'FAILED', exitCode: '2:0' });
-      expect(second.has('99999999')).toBe(false);
-      expect(countByProgram(events)).toEqual({ squeue: 1, scontrol: 1 });
-    });
+        expect((await counted.statuses([jobId])).get(jobId)).toMatchObject({
+          state: 'FAILED',
+          exitCode: '2:0',
+        });
+        events.length = 0;
+        const second = await counted.statuses([jobId, '99999999']);
+        expect(second.get(jobId)).toMatchObject({ state: 'FAILED', exitCode: '2:0' });
+        expect(second.has('99999999')).toBe(false);
+        expect(countByProgram(events)).toEqual({ squeue: 1, scontrol: 1 });
+      },
+      JOB_TEST_TIMEOUT_MS,
+    );
 
     it('follows a 20 MB log in 100 reads, transferring at most 1.1 × its size, UTF-8 intact', async () => {
       const path = join(scratch, `growing log with 'quotes' "and" $(spaces).txt`);
