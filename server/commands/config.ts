@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { describeConfig, loadConfig } from '../../src/config/load.js';
+import { type ConfigFlags, describeConfig, loadConfig } from '../../src/config/load.js';
 import { configJsonSchema } from '../../src/config/schema.js';
 
 /** `sml-mcp config schema|show`: the config file's JSON Schema, and where the settings come from. */
@@ -14,9 +14,9 @@ export function registerConfigCommand(program: Command): Command {
   config
     .command('show')
     .description('Show the config file in use, the launch defaults and where each comes from')
-    .option('--config <path>', 'config file to read')
-    .action((options: { config?: string }) => {
-      process.stdout.write(`${describeConfig(loadConfig({ flags: { configPath: options.config } }))}\n`);
+    .action((_options: unknown, command: Command) => {
+      const flags = command.optsWithGlobals<ConfigFlags>();
+      process.stdout.write(`${describeConfig(loadConfig({ flags }))}\n`);
     });
   return config;
 }

@@ -6,12 +6,12 @@ import { buildServerDeps } from '../build-deps.js';
 import { startHttpServer } from '../http.js';
 import { runStdioServer } from '../stdio.js';
 
-export interface ServeOptions extends Omit<ConfigFlags, 'configPath'> {
+/** The serve options plus the program's global ones (--system, --partition, --account, --reservation, --config-path). */
+export interface ServeOptions extends ConfigFlags {
   http?: string;
   allowRemote?: boolean;
   allowedHost?: string[];
   allowedOrigin?: string[];
-  config?: string;
 }
 
 function collect(value: string, previous: string[] = []): string[] {
@@ -48,14 +48,9 @@ export function registerServeCommand(program: Command): Command {
       'browser Origin allowed to call the server, e.g. http://localhost:6274 (repeatable)',
       collect,
     )
-    .option('--config <path>', 'config file (default $SML_CONFIG_DIR/mcp.json or ~/.sml/mcp.json)')
-    .option('--system <name>', 'default system (over SML_SYSTEM)')
-    .option('--partition <name>', 'default partition (over SML_PARTITION)')
-    .option('--account <name>', 'default account (over SML_ACCOUNT)')
-    .option('--reservation <name>', 'default reservation (over SML_RESERVATION)')
-    .action(async (options: ServeOptions) => {
+    .action(async (_options: ServeOptions, command: Command) => {
       try {
-        await runServe(options);
+        await runServe(command.optsWithGlobals<ServeOptions>());
       } catch (error) {
         const smlError = toSmlError(error);
         process.stderr.write(`sml-mcp serve: [${smlError.code}] ${smlError.userMessage}\n`);
@@ -71,7 +66,7 @@ export async function runServe(options: ServeOptions): Promise<void> {
       partition: options.partition,
       account: options.account,
       reservation: options.reservation,
-      configPath: options.config,
+      configPath: options.configPath,
     },
   });
   logger.info(describeConfig(config));
