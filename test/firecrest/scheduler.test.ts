@@ -150,6 +150,27 @@ describeOnCluster('FirecREST scheduler on the local cluster', () => {
     }
   });
 
+  it('leaves a job out while FirecREST still answers 404 right after the submit, then reports it', async () => {
+    const lagging = await startDouble({ jobNotFoundPolls: 2 });
+    const client = backendFor(lagging);
+    try {
+      const dir = await client.workingDir();
+      const { jobId } = await client.submit({
+        script: sleepScript(30),
+        scriptPath: posix.join(dir, 'lagging.sh'),
+        workingDir: dir,
+        tag: `sml-mcp:lagging${RUN}:0`,
+      });
+      submitted.push(jobId);
+      expect((await client.statuses([jobId])).size).toBe(0);
+      expect((await client.statuses([jobId])).size).toBe(0);
+      expect((await client.statuses([jobId])).get(jobId)?.comment).toBe(`sml-mcp:lagging${RUN}:0`);
+    } finally {
+      await client.close();
+      await lagging.stop();
+    }
+  });
+
   it('answers statuses for unknown ids by leaving them out', async () => {
     const statuses = await backend.statuses(['987654321', 'not-an-id']);
     expect(statuses.size).toBe(0);
