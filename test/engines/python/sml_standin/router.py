@@ -7,6 +7,7 @@ answer. Serves /health, /readiness, /liveness and /workers itself.
 
 import http.client
 import itertools
+import json
 import sys
 import threading
 import time
@@ -78,8 +79,6 @@ def make_handler(workers, log):
             if path in ('/health', '/liveness', '/readiness'):
                 self.send_plain(200, 'OK')
             elif path in ('/workers', '/list_workers'):
-                import json
-
                 self.send_plain(200, json.dumps({'urls': workers.urls}), 'application/json')
             else:
                 self.proxy(None)

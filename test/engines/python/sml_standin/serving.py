@@ -7,6 +7,7 @@ Set SML_STANDIN_REPLY_DELAY_S to make each request take that long (metrics then 
 
 import json
 import os
+import sys
 import threading
 import time
 import uuid
@@ -162,8 +163,6 @@ class EngineHandler(BaseHTTPRequestHandler):
     # ---- plumbing
     def log_message(self, fmt, *args):  # uvicorn-style access lines on stderr
         if self.log_request_lines:
-            import sys
-
             print('INFO:     %s:%s - "%s %s HTTP/1.1" %s' % (
                 self.client_address[0], self.client_address[1], self.command, self.path.split('?')[0],
                 args[1] if len(args) > 1 else ''), file=sys.stderr)
@@ -191,12 +190,7 @@ class EngineHandler(BaseHTTPRequestHandler):
         return json.loads(raw.decode('utf-8'))
 
     def error_json(self, status, message, kind='BadRequestError'):
-        if self.state.framework == 'vllm':
-            self.send_json(status, {'object': 'error', 'message': message, 'type': kind, 'param': None,
-                                    'code': status})
-        else:
-            self.send_json(status, {'object': 'error', 'message': message, 'type': kind, 'param': None,
-                                    'code': status})
+        self.send_json(status, {'object': 'error', 'message': message, 'type': kind, 'param': None, 'code': status})
 
     def not_ready(self):
         self.send_body(503, b'', 'text/plain')
