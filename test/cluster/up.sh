@@ -280,7 +280,7 @@ ensure_mariadb() {
   spawn /usr/sbin/mariadbd --user=mysql --datadir="$datadir" --socket="$DB_SOCKET" \
     --pid-file="$RUN/mysqld.pid" --port="$DB_PORT" --bind-address=127.0.0.1 \
     --log-error="$LOG/mariadb.log" --innodb-buffer-pool-size=64M --skip-name-resolve
-  wait_until 150 0.2 mysql_root -e 'SELECT 1' || return 1
+  wait_until 300 0.2 mysql_root -e 'SELECT 1' || return 1
   if [[ ! -s $ETC/db-password ]]; then
     (umask 077 && head -c 18 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' >"$ETC/db-password")
   fi
@@ -342,7 +342,13 @@ ensure_slurmctld() {
   if [[ $restart != yes ]] && pid_alive "$RUN/slurmctld.pid" slurmctld && ctld_up; then return 0; fi
   stop_pidfile "$RUN/slurmctld.pid" slurmctld
   (cd / && slurmctld -f "$SLURM_CONF" 9>&- </dev/null >/dev/null 2>&1) || true
-  if wait_until 100 0.2 ctld_up; then return 0; fi
+  # A loaded machine can take a while to answer: wait as long as the daemon lives.
+  local i
+  for ((i = 0; i < 450; i++)); do
+    if ctld_up; then return 0; fi
+    if ((i > 15)) && ! pid_alive "$RUN/slurmctld.pid" slurmctld; then break; fi
+    sleep 0.2
+  done
   say "slurmctld did not come up with its saved state; starting clean (see $LOG/slurmctld.log)"
   stop_pidfile "$RUN/slurmctld.pid" slurmctld
   (cd / && slurmctld -c -f "$SLURM_CONF" 9>&- </dev/null >/dev/null 2>&1) || true
