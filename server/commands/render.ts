@@ -36,7 +36,10 @@ export function registerRenderCommand(program: Command): void {
         const { structured } = await tools.call<LaunchResultView>('launch', args);
         const dir = resolve(String(options.out));
         await mkdir(dir, { recursive: true });
-        const names = Object.keys(structured.scripts ?? {}).sort();
+        // master.sh first: it is what would be submitted; the rest is what it extracts.
+        const names = Object.keys(structured.scripts ?? {}).sort(
+          (a, b) => Number(b === 'master.sh') - Number(a === 'master.sh') || a.localeCompare(b),
+        );
         for (const name of names) {
           const path = join(dir, name);
           await writeFile(path, structured.scripts![name]!);

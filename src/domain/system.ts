@@ -23,6 +23,8 @@ export const SchedulerConnection = z.discriminatedUnion('kind', [
     identityFile: z.string().optional(),
     /** Extra `-o key=value` options for ssh (e.g. StrictHostKeyChecking). */
     options: z.array(z.string()).default([]),
+    /** Environment for the SLURM commands on the login node (e.g. SLURM_CONF, PATH), sent as an `env K=V` prefix. */
+    remoteEnv: z.record(z.string(), z.string()).optional(),
   }),
   z.object({
     kind: z.literal('firecrest').describe('FirecREST v2 REST gateway'),

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { render } from '../../sbatch/render.js';
-import { renderToDirectory } from '../../src/commands/render.js';
 import { SHIPPED_SGLANG_ENV, specsFor, systemNamed } from './helpers.js';
 
 const sbatchLines = (script: string) => script.split('\n').filter((l) => l.startsWith('#SBATCH '));
@@ -103,37 +102,5 @@ describe('render', () => {
     expect(master('none')['master.sh']).not.toContain('SML_IMAGE');
     expect(master('none')['head.sh']).toContain("export NCCL_NET='AWS Libfabric'");
     expect(SHIPPED_SGLANG_ENV.env.NCCL_NET).toBe('AWS Libfabric');
-  });
-});
-
-describe('renderToDirectory', () => {
-  const out = mkdtempSync(join(tmpdir(), 'sml-render-'));
-  afterAll(() => rmSync(out, { recursive: true, force: true }));
-
-  it('writes executable scripts and names them, master.sh first', () => {
-    const result = renderToDirectory({
-      out,
-      request: { system: 'bristen', model: 'swiss-ai/Apertus-8B-Instruct-2509', framework: 'vllm' },
-      user: 'bob',
-    });
-    expect(result.files[0]).toBe('master.sh');
-    expect(readdirSync(out).sort()).toEqual([...result.files].sort());
-    for (const file of result.files) expect(statSync(join(out, file)).mode & 0o777).toBe(0o755);
-    expect(result.spec.servedModelName).toBe('bob/swiss-ai/Apertus-8B-Instruct-2509');
-    // The shipped environment is referenced where it is on this machine (render is a dry run).
-    expect(readFileSync(join(out, 'master.sh'), 'utf8')).toMatch(/SML_ENV_FILE=\/.*assets\/envs\/vllm\.toml/);
-  });
-
-  it('names the bad value and what was expected', () => {
-    expect(() => renderToDirectory({ out, request: { system: 'nowhere', model: 'x/y' } })).toThrow(
-      /Unknown system 'nowhere'/,
-    );
-    expect(() => renderToDirectory({ out, request: { model: 'x/y' } })).toThrow(/not in the catalog/);
-    expect(() => renderToDirectory({ out, request: { model: 'openai/gpt-oss-120b', replicas: 0 } })).toThrow(
-      /^replicas: /,
-    );
-    expect(() =>
-      renderToDirectory({ out, request: { model: 'openai/gpt-oss-120b', environment: 'missing.toml' } }),
-    ).toThrow(/neither a shipped environment nor a file/);
   });
 });

@@ -1,0 +1,165 @@
+/**
+ * The `sml-mcp` command line as a person uses it: the built binary, real arguments, exit codes
+ * and one-line errors. Commands that need a cluster run on the local one.
+ */
+import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { afterAll, describe, expect, it } from 'vitest';
+import { clusterEnv, describeOnCluster } from '../helpers/cluster.js';
+
+const CLI = fileURLToPath(new URL('../../dist/server/cli.js', import.meta.url));
+const configDir = mkdtempSync(join(tmpdir(), 'sml-cli-'));
+
+function sml(args: string[], env: Record<string, string> = {}) {
+  return execa(process.execPath, [CLI, ...args], {
+    reject: false,
+    env: { SML_CONFIG_DIR: configDir, SML_SYSTEM: '', ...env },
+    timeout: 300_000,
+  });
+}
+
+describe('sml-mcp render', () => {
+  it('writes executable scripts into the folder, master.sh first', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'sml-render-'));
+    const result = await sml([
+      'render',
+      '--out',
+      out,
+      '--system',
+      'bristen',
+      '--model',
+      'swiss-ai/Apertus-8B-Instruct-2509',
+      '--framework',
+      'vllm',
+      '--replicas',
+      '2',
+    ]);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const listed = result.stdout
+      .split('\n')
+      .slice(1)
+      .map((line) => line.trim());
+    expect(listed[0]).toBe('master.sh');
+    expect(readdirSync(out).sort()).toEqual([...listed].sort());
+    for (const file of listed) expect(statSync(join(out, file)).mode & 0o777).toBe(0o755);
+    const master = readFileSync(join(out, 'master.sh'), 'utf8');
+    expect(master).toContain('#SBATCH --nodes=2');
+    expect(master).toMatch(/\/swiss-ai\/Apertus-8B-Instruct-2509/);
+    expect((await execa('bash', ['-n', join(out, 'master.sh')], { reject: false })).exitCode).toBe(0);
+  });
+
+  it.each([
+    [['--system', 'nowhere', '--model', 'swiss-ai/Apertus-8B-Instruct-2509'], /nowhere/],
+    [['--system', 'bristen', '--model', 'nobody/nothing'], /nobody\/nothing.*not in the catalog/],
+    [['--system', 'bristen', '--model', 'openai/gpt-oss-120b', '--time', '7 hours'], /7 hours/],
+    [['--system', 'bristen', '--model', 'openai/gpt-oss-120b', '--replicas', 'two'], /--replicas.*'two'/],
+    [['--system', 'bristen', '--model', 'openai/gpt-oss-120b', '--router', 'sglang'], /replicas/],
+  ])('refuses bad input %j with one line naming the value', async (args, pattern) => {
+    const result = await sml(['render', '--out', mkdtempSync(join(tmpdir(), 'sml-bad-')), ...args]);
+    expect(result.exitCode).not.toBe(0);
+    const message = result.stderr.trim().split('\n')[0]!;
+    expect(message).toMatch(pattern);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe('sml-mcp models and size', () => {
+  it('lists the catalog as JSON', async () => {
+    const result = await sml(['models', '--search', 'Kimi', '--json']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const parsed = JSON.parse(result.stdout);
+    expect(parsed.models.map((m: { model: string }) => m.model)).toEqual(['moonshotai/Kimi-K2.5']);
+  });
+  it('sizes a model from its config.json for a GPU type, with the fields the issue asks for', async () => {
+    const config = fileURLToPath(
+      new URL('../fixtures/hf-configs/Qwen__Qwen3-235B-A22B-Instruct-2507', import.meta.url),
+    );
+    const result = await sml(['size', config, '--gpu', 'GH200', '--json']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const sizing = JSON.parse(result.stdout);
+    for (const key of [
+      'layout',
+      'fits',
+      'weights_bytes',
+      'kv_bytes_per_token',
+      'max_context_tokens',
+      'framework_args',
+      'warnings',
+      'explanation',
+    ]) {
+      expect(sizing).toHaveProperty(key);
+    }
+    expect(sizing.fits).toBe(true);
+    expect(sizing.layout.gpus_per_replica).toBeLessThanOrEqual(8);
+  });
+});
+
+describeOnCluster('sml-mcp launch, status, logs and cancel on the local cluster', () => {
+  const launched: string[] = [];
+  const env = () => ({ ...clusterEnv(), SML_SYSTEM: 'local' });
+  afterAll(async () => {
+    for (const id of launched) await sml(['cancel', id, '--yes'], env());
+  });
+
+  async function launch(extra: string[]): Promise<{ job_id: string; served_model_name: string }> {
+    const result = await sml(
+      [
+        'launch',
+        '--model',
+        'swiss-ai/Apertus-8B-Instruct-2509',
+        '--framework',
+        'sglang',
+        '--time',
+        '00:10:00',
+        '--json',
+        ...extra,
+      ],
+      env(),
+    );
+    expect(result.exitCode, result.stderr).toBe(0);
+    const parsed = JSON.parse(result.stdout);
+    launched.push(parsed.job_id);
+    return parsed;
+  }
+
+  it('launch --json, status --wait serving (exit 0), logs, cancel --yes twice', {
+    timeout: 300_000,
+  }, async () => {
+    const job = await launch([]);
+    expect(job.served_model_name).toBe('root/swiss-ai/Apertus-8B-Instruct-2509');
+    const status = await sml(['status', job.job_id, '--wait', 'serving', '--timeout', '180'], env());
+    expect(status.exitCode, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(/serving/);
+    expect(status.stdout).toMatch(/endpoint\s+replica 0: http:\/\/10\.77\.0\.1\d:8080\/v1/);
+    const logs = await sml(['logs', job.job_id, '--file', 'replica_0.err', '--tail', '20'], env());
+    expect(logs.stdout).toContain('The server is fired up and ready to roll!');
+    expect((await sml(['cancel', job.job_id, '--yes'], env())).stdout).toContain(
+      `Job ${job.job_id} cancelled.`,
+    );
+    const again = await sml(['cancel', job.job_id, '--yes'], env());
+    expect(again.exitCode).toBe(0);
+    expect(again.stdout).toMatch(/already ended/);
+  });
+
+  it('status --wait exits 4 when the job ends first and 3 on timeout', async () => {
+    const failing = await launch(['--pre-launch-cmds', 'export SML_STANDIN_FAIL=oom']);
+    const ended = await sml(['status', failing.job_id, '--wait', 'serving', '--timeout', '120'], env());
+    expect(ended.exitCode).toBe(4);
+    expect(ended.stdout).toMatch(/cause\s+The engine ran out of GPU memory/);
+    const hanging = await launch(['--pre-launch-cmds', 'export SML_STANDIN_FAIL=hang']);
+    const timedOut = await sml(['status', hanging.job_id, '--wait', 'serving', '--timeout', '8'], env());
+    expect(timedOut.exitCode).toBe(3);
+  }, 300_000);
+
+  it('cancel without --yes and without a terminal refuses, and leaves the job running', async () => {
+    const job = await launch([]);
+    const refused = await sml(['cancel', job.job_id], env());
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stderr).toMatch(/CONFIRMATION_REQUIRED/);
+    const status = await sml(['status', job.job_id, '--json'], env());
+    expect(JSON.parse(status.stdout).jobs[0].phase).not.toBe('ended');
+  });
+});
