@@ -229,6 +229,8 @@ function expectError(answer: Answer, status: number, message: string | RegExp): 
 }
 
 const q = encodeURIComponent;
+/** A job name unique to this run: earlier runs' jobs stay in the job list for a day. */
+const JOB_NAME = `contract~${Date.now().toString(36)}`;
 
 beforeAll(async () => {
   double = await startDouble({ system: 'Daint', maxOpsFileSize: 64 * 1024 });
@@ -558,13 +560,13 @@ describeOnCluster('FirecREST double: status and compute endpoints on the local c
 
   it('submits (201, string jobId), reports the job object, lists it, and cancels idempotently per the quirks', async () => {
     const submitted = await call('POST', '/compute/daint/jobs', {
-      json: { job: { name: 'contract~t1', working_directory: double.home, script: sleepScript(120) } },
+      json: { job: { name: JOB_NAME, working_directory: double.home, script: sleepScript(60) } },
     });
     expect(submitted.status).toBe(201);
     const { jobId } = z.strictObject({ jobId: z.string().regex(/^\d+$/) }).parse(submitted.json());
 
     const one = JobsBody.parse((await call('GET', `/compute/daint/jobs/${jobId}`)).json());
-    expect(one.jobs[0]).toMatchObject({ jobId, name: 'contract~t1', workingDirectory: double.home });
+    expect(one.jobs[0]).toMatchObject({ jobId, name: JOB_NAME, workingDirectory: double.home });
     expect(['PENDING', 'RUNNING', 'CONFIGURING']).toContain(one.jobs[0]!.status.state);
     expect(one.jobs[0]!.time.limit).toBe(300);
 
@@ -572,7 +574,7 @@ describeOnCluster('FirecREST double: status and compute endpoints on the local c
       (await call('GET', '/compute/daint/jobs?allusers=false&account=&time_window=1h')).json(),
     );
     expect(listed.jobs.map((j) => j.jobId)).toContain(jobId);
-    const byName = JobsBody.parse((await call('GET', `/compute/daint/jobs?name=${q('contract~t1')}`)).json());
+    const byName = JobsBody.parse((await call('GET', `/compute/daint/jobs?name=${q(JOB_NAME)}`)).json());
     expect(byName.jobs.map((j) => j.jobId)).toEqual([jobId]);
     expectError(await call('GET', '/compute/daint/jobs?time_window=2h'), 400, /.+/);
 

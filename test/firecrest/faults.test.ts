@@ -277,7 +277,7 @@ describeOnCluster('FirecREST client: faults around jobs on the local cluster', (
   async function submitTagged(tag: string) {
     const workingDir = posix.join(double.home, '.sml');
     const result = await backend.submit({
-      script: sleepScript(60),
+      script: sleepScript(15),
       scriptPath: posix.join(workingDir, `${tag.replaceAll(':', '_')}.sh`),
       workingDir,
       tag,

@@ -115,7 +115,7 @@ describeOnCluster('FirecREST scheduler on the local cluster', () => {
   }, 300_000);
 
   it('cancels idempotently: a second cancel of the same job is success with alreadyEnded', async () => {
-    const jobId = await submit(sleepScript(300), `sml-mcp:fcsched2${RUN}:0`);
+    const jobId = await submit(sleepScript(120), `sml-mcp:fcsched2${RUN}:0`);
     await waitFor(async () => (await backend.statuses([jobId])).get(jobId)?.state === 'RUNNING', {
       timeoutMs: 240_000,
       what: `job ${jobId} to run`,
@@ -156,7 +156,7 @@ describeOnCluster('FirecREST scheduler on the local cluster', () => {
     try {
       const dir = await client.workingDir();
       const { jobId } = await client.submit({
-        script: sleepScript(30),
+        script: sleepScript(5),
         scriptPath: posix.join(dir, 'lagging.sh'),
         workingDir: dir,
         tag: `sml-mcp:lagging${RUN}:0`,
