@@ -229,6 +229,8 @@ EOF
 AccountingStorageType=accounting_storage/slurmdbd
 AccountingStorageHost=$SML_CLUSTER_BRIDGE_IP
 AccountingStoragePort=6819
+# sacct keeps each job's --comment: sml-mcp finds its ended jobs by their tag.
+AccountingStoreFlags=job_comment
 EOF
   else
     echo "AccountingStorageType=accounting_storage/none"
