@@ -213,7 +213,8 @@ export class FirecrestScheduler implements Scheduler {
   }
 
   async findTaggedJobs(tagPrefix: string, options?: CallOptions): Promise<JobInfo[]> {
-    const jobs = await this.listJobs({}, options);
+    // A week back, like the SLURM CLI backend's accounting look-up.
+    const jobs = await this.listJobs({ timeWindow: '7d' }, options);
     return jobs.filter((job) => job.comment?.startsWith(tagPrefix));
   }
 
@@ -413,12 +414,19 @@ export class FirecrestScheduler implements Scheduler {
     return toJobInfo(entry);
   }
 
-  private async listJobs(query: { name?: string }, options?: CallOptions): Promise<JobInfo[]> {
+  private async listJobs(
+    query: { name?: string; timeWindow?: FirecrestTimeWindow },
+    options?: CallOptions,
+  ): Promise<JobInfo[]> {
     const answer = await this.get(
       JobsAnswer,
       `/compute/${this.systemPath}/jobs`,
       `list your jobs on ${this.system}`,
-      { allusers: false, time_window: this.options.statusTimeWindow ?? '24h', name: query.name },
+      {
+        allusers: false,
+        time_window: query.timeWindow ?? this.options.statusTimeWindow ?? '24h',
+        name: query.name,
+      },
       options,
     );
     return (answer.jobs ?? []).map((entry) => {
