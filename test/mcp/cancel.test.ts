@@ -1,18 +1,21 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { ElicitRequestSchema, type ElicitResult } from '@modelcontextprotocol/sdk/types.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   connect,
   createHarness,
   expectToolError,
   expectToolSuccess,
   type Harness,
-  submitRecordedJob,
+  submitTestJob,
+  waitUntilEnded,
 } from './harness.js';
+
+// These tests wait for jobs on the shared local cluster, which other tests keep busy too.
+vi.setConfig({ testTimeout: 300_000, hookTimeout: 300_000 });
 
 let harness: Harness;
 let plainClient: Client;
-const submitted: string[] = [];
 
 beforeAll(async () => {
   harness = createHarness();
@@ -20,15 +23,12 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const id of submitted) await harness.scheduler.cancel(id).catch(() => undefined);
   await plainClient.close();
   harness.cleanup();
 });
 
-async function runningJob(options: Parameters<typeof submitRecordedJob>[1] = {}): Promise<string> {
-  const id = await submitRecordedJob(harness, { lines: 120, ...options });
-  submitted.push(id);
-  return id;
+function runningJob(options: Parameters<typeof submitTestJob>[1] = {}): Promise<string> {
+  return submitTestJob(harness, { lines: 120, ...options });
 }
 
 async function slurmState(jobId: string): Promise<string | undefined> {
@@ -109,10 +109,7 @@ describe('cancel', () => {
 
   it('treats cancelling an ended job as a no-op', async () => {
     const jobId = await runningJob({ lines: 1, intervalS: 0 });
-    await plainClient.callTool({
-      name: 'status',
-      arguments: { job_ids: [jobId], wait_until: 'ended', timeout_s: 60 },
-    });
+    await waitUntilEnded(plainClient, jobId);
     const result = await plainClient.callTool({
       name: 'cancel',
       arguments: { job_id: jobId, confirm: true },

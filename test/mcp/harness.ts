@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult, ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
-import { expect } from 'vitest';
+import { expect, onTestFinished } from 'vitest';
 import { type BuildDepsOptions, buildServerDeps } from '../../server/build-deps.js';
 import { connectInProcessClient } from '../../server/client.js';
 import type { ServerDeps } from '../../server/deps.js';
@@ -156,6 +156,25 @@ export async function submitRecordedJob(harness: Harness, options: RecordedJobOp
   return jobId;
 }
 
+/** A recorded job that is cancelled as soon as the current test finishes, so the cluster stays free. */
+export async function submitTestJob(harness: Harness, options: RecordedJobOptions = {}): Promise<string> {
+  const jobId = await submitRecordedJob(harness, options);
+  onTestFinished(async () => {
+    await harness.scheduler.cancel(jobId).catch(() => undefined);
+  });
+  return jobId;
+}
+
+/** Wait until a job ended; the cluster may be busy with other tests, so the wait is generous. */
+export async function waitUntilEnded(client: Client, jobId: string): Promise<void> {
+  const result = await client.callTool(
+    { name: 'status', arguments: { job_ids: [jobId], wait_until: 'ended', timeout_s: 240 } },
+    undefined,
+    { timeout: 260_000 },
+  );
+  expect((expectToolSuccess(result).wait as { reached: boolean }).reached).toBe(true);
+}
+
 /** The text of a tool result's first content item. */
 export function textOf(result: unknown): string {
   const first = ((result as CallToolResult).content as { type: string; text?: string }[] | undefined)?.[0];
@@ -216,7 +235,8 @@ export async function runLifecycle(client: Client, idempotencyKey: string): Prom
   expect((launched.resource_uris as string[]).length).toBeGreaterThan(0);
   try {
     let serving: Record<string, unknown> | undefined;
-    for (let round = 0; round < 12 && !serving; round++) {
+    // Up to 10 minutes: an exclusive node may only free up once other tests' jobs end.
+    for (let round = 0; round < 24 && !serving; round++) {
       const waited = expectToolSuccess(
         await client.callTool(
           { name: 'status', arguments: { job_ids: [jobId], wait_until: 'serving', timeout_s: 25 } },

@@ -20,7 +20,7 @@ afterAll(async () => {
 });
 
 describe('a deployment through the MCP server on the local cluster', () => {
-  it('launches, serves, shows its logs and is cancelled (in memory)', { timeout: 600_000 }, async () => {
+  it('launches, serves, shows its logs and is cancelled (in memory)', { timeout: 900_000 }, async () => {
     const client = await connect(harness.deps);
     const outcome = await runLifecycle(client, randomUUID());
     expect(outcome.endpoint).toMatch(/^http:\/\/10\.77\.0\.\d+:8080\/v1$/);
@@ -33,7 +33,7 @@ describe('a deployment through the MCP server on the local cluster', () => {
     await client.close();
   });
 
-  it('does the same over Streamable HTTP with the token', { timeout: 600_000 }, async () => {
+  it('does the same over Streamable HTTP with the token', { timeout: 900_000 }, async () => {
     const transport = new StreamableHTTPClientTransport(new URL(server.url), {
       requestInit: { headers: { Authorization: `Bearer ${TOKEN}` } },
     });

@@ -1,10 +1,21 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { allPrompts } from '../../prompts/index.js';
 import { allResources } from '../../resources/index.js';
 import { LOG_TEMPLATE, logUri, metricsUri, scriptUri } from '../../resources/uris.js';
-import { connect, createHarness, eventually, type Harness, submitRecordedJob } from './harness.js';
+import {
+  connect,
+  createHarness,
+  eventually,
+  type Harness,
+  submitRecordedJob,
+  submitTestJob,
+  waitUntilEnded,
+} from './harness.js';
+
+// These tests wait for jobs on the shared local cluster, which other tests keep busy too.
+vi.setConfig({ testTimeout: 300_000, hookTimeout: 300_000 });
 
 let harness: Harness;
 let client: Client;
@@ -21,10 +32,7 @@ beforeAll(async () => {
     exitCode: 1,
   });
   submitted.push(endedJob);
-  await client.callTool({
-    name: 'status',
-    arguments: { job_ids: [endedJob], wait_until: 'ended', timeout_s: 60 },
-  });
+  await waitUntilEnded(client, endedJob);
 });
 
 afterAll(async () => {
@@ -117,8 +125,7 @@ describe('resources', () => {
   });
 
   it('notifies a subscriber when a log grows, and stops after unsubscribe', async () => {
-    const jobId = await submitRecordedJob(harness, { lines: 60, intervalS: 1 });
-    submitted.push(jobId);
+    const jobId = await submitTestJob(harness, { lines: 60, intervalS: 1 });
     const updates: string[] = [];
     client.setNotificationHandler(ResourceUpdatedNotificationSchema, (notification) => {
       updates.push(notification.params.uri);
@@ -133,8 +140,7 @@ describe('resources', () => {
   });
 
   it('notifies a subscriber of a job when its state changes', async () => {
-    const jobId = await submitRecordedJob(harness, { lines: 2, intervalS: 1 });
-    submitted.push(jobId);
+    const jobId = await submitTestJob(harness, { lines: 2, intervalS: 1 });
     const updates: string[] = [];
     client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
       updates.push(n.params.uri);

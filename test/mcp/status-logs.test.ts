@@ -1,19 +1,22 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   connect,
   createHarness,
   expectToolError,
   expectToolSuccess,
   type Harness,
-  submitRecordedJob,
+  submitTestJob,
   textOf,
+  waitUntilEnded,
 } from './harness.js';
+
+// These tests wait for jobs on the shared local cluster, which other tests keep busy too.
+vi.setConfig({ testTimeout: 300_000, hookTimeout: 300_000 });
 
 let harness: Harness;
 let client: Client;
-const submitted: string[] = [];
 
 beforeAll(async () => {
   harness = createHarness();
@@ -21,15 +24,12 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const id of submitted) await harness.scheduler.cancel(id).catch(() => undefined);
   await client.close();
   harness.cleanup();
 });
 
-async function submit(options: Parameters<typeof submitRecordedJob>[1] = {}): Promise<string> {
-  const id = await submitRecordedJob(harness, options);
-  submitted.push(id);
-  return id;
+function submit(options: Parameters<typeof submitTestJob>[1] = {}): Promise<string> {
+  return submitTestJob(harness, options);
 }
 
 describe('status', () => {
@@ -64,9 +64,9 @@ describe('status', () => {
     const jobId = await submit({ lines: 4 });
     const progress: { progress: number; total?: number; message?: string }[] = [];
     const result = await client.callTool(
-      { name: 'status', arguments: { job_ids: [jobId], wait_until: 'ended', timeout_s: 120 } },
+      { name: 'status', arguments: { job_ids: [jobId], wait_until: 'ended', timeout_s: 240 } },
       CallToolResultSchema,
-      { onprogress: (p) => progress.push(p), timeout: 150_000 },
+      { onprogress: (p) => progress.push(p), timeout: 260_000 },
     );
     const structured = expectToolSuccess(result);
     expect(structured.wait).toMatchObject({ target: 'ended', reached: true, timed_out: false });
@@ -75,7 +75,7 @@ describe('status', () => {
     for (let i = 1; i < progress.length; i++)
       expect(progress[i]!.progress).toBeGreaterThan(progress[i - 1]!.progress);
     expect(progress[0]!.message).toContain(`job ${jobId}`);
-    expect(progress[0]!.total).toBe(120);
+    expect(progress[0]!.total).toBe(240);
   });
 
   it('reports a timed-out wait as such, without an error', async () => {
@@ -105,10 +105,7 @@ describe('status', () => {
 describe('logs', () => {
   it('tails a log and follows it with the cursor', async () => {
     const jobId = await submit({ lines: 3, intervalS: 0 });
-    await client.callTool({
-      name: 'status',
-      arguments: { job_ids: [jobId], wait_until: 'ended', timeout_s: 60 },
-    });
+    await waitUntilEnded(client, jobId);
     const tail = await client.callTool({ name: 'logs', arguments: { job_id: jobId, tail_lines: 2 } });
     const chunk = expectToolSuccess(tail);
     expect(chunk.text).toBe('line 2\nline 3\n');
@@ -130,10 +127,7 @@ describe('logs', () => {
 
   it('reads in bounded chunks and says when there is more', async () => {
     const jobId = await submit({ lines: 3, intervalS: 0 });
-    await client.callTool({
-      name: 'status',
-      arguments: { job_ids: [jobId], wait_until: 'ended', timeout_s: 60 },
-    });
+    await waitUntilEnded(client, jobId);
     const first = expectToolSuccess(
       await client.callTool({ name: 'logs', arguments: { job_id: jobId, cursor: 0, max_bytes: 7 } }),
     );

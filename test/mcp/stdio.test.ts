@@ -67,7 +67,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('sml-mcp serve over stdio (the built server)', () => {
   it('runs a deployment end to end, writes only JSON-RPC to stdout, keeps secrets out and exits when stdin closes', {
-    timeout: 600_000,
+    timeout: 900_000,
   }, async () => {
     const transport = new RecordingStdioTransport({
       ...process.env,
