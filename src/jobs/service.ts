@@ -248,17 +248,7 @@ export class JobService implements JobServiceApi {
         .filter((e) => e.kind === 'replica')
         .map(async (endpoint) => {
           const url = endpoint.url.replace(/\/v1$/, '/metrics');
-          const empty = {
-            replica: endpoint.replica ?? 0,
-            url,
-            requests_running: null,
-            requests_queued: null,
-            prompt_tokens_total: null,
-            generation_tokens_total: null,
-            generation_throughput_tps: null,
-            kv_cache_usage: null,
-            ttft_seconds: { p50: null, p90: null, p99: null },
-          };
+          const empty = { replica: endpoint.replica ?? 0, url, ...summarizeEngineMetrics([]) };
           try {
             const response = await request(url, {
               headersTimeout: 3000,

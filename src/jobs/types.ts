@@ -1,4 +1,5 @@
 import type { JobInfo, SlurmState } from '../scheduler/scheduler.js';
+import type { EngineFigures } from './prometheus.js';
 
 /**
  * The job service's public shapes: what tools, resources, prompts and the CLI read and show.
@@ -116,19 +117,8 @@ export interface CancelResultView {
 export interface MetricsSnapshotView {
   job_id: string;
   collected_at: string;
-  replicas: {
-    replica: number;
-    url: string;
-    reachable: boolean;
-    requests_running: number | null;
-    requests_queued: number | null;
-    prompt_tokens_total: number | null;
-    generation_tokens_total: number | null;
-    generation_throughput_tps: number | null;
-    kv_cache_usage: number | null;
-    ttft_seconds: { p50: number | null; p90: number | null; p99: number | null };
-    error: string | null;
-  }[];
+  /** One entry per replica engine: its figures, or why they could not be read. */
+  replicas: (EngineFigures & { replica: number; url: string; reachable: boolean; error: string | null })[];
   replica_health: ReplicaHealth[];
 }
 
