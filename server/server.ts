@@ -63,6 +63,7 @@ export function createMcpServer(deps: ServerDeps): McpServer {
       if (mcp.isConnected()) await mcp.server.sendResourceUpdated({ uri });
     },
     deps.watchIntervalMs ?? DEFAULT_WATCH_INTERVAL_MS,
+    deps.config.redact,
   );
   mcp.server.setRequestHandler(SubscribeRequestSchema, async (request) => {
     const { uri } = request.params;

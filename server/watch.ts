@@ -22,6 +22,7 @@ export class ResourceWatcher {
     private readonly jobs: JobServiceApi,
     private readonly notify: (uri: string) => Promise<void>,
     private readonly intervalMs: number,
+    private readonly redact: (text: string) => string = (text) => text,
   ) {}
 
   /** Start watching; returns false when the URI is not a watchable resource. */
@@ -71,7 +72,7 @@ export class ResourceWatcher {
           await this.check(uri, entry, true);
         } catch (error) {
           logger.debug(
-            { uri, err: error instanceof Error ? error.message : String(error) },
+            { uri, err: this.redact(error instanceof Error ? error.message : String(error)) },
             'watch check failed',
           );
         }

@@ -40,7 +40,7 @@ export const launchTool = defineTool({
   touchesCluster: true,
   input,
   output: LaunchResultSchema,
-  async run(args, { deps, extra }) {
+  async run(args, { deps, extra, mcp }) {
     const { dry_run: dryRun, idempotency_key: idempotencyKey, layout, ...request } = args;
     const sized = layout === 'auto' ? await applyAutoLayout(request, deps, extra.signal) : undefined;
     const result = await deps.jobs.launch(sized?.request ?? request, {
@@ -49,6 +49,8 @@ export const launchTool = defineTool({
       signal: extra.signal,
     });
     const structured = sized ? { ...result, warnings: [sized.note, ...result.warnings] } : result;
+    // New jobs mean new resources (logs, scripts, metrics) in resources/list.
+    if (!result.dry_run && !result.replayed) mcp.sendResourceListChanged();
     return { structured, text: describeLaunch(structured), links: linksOf(result) };
   },
 });

@@ -218,21 +218,24 @@ export interface LifecycleOutcome {
  * local cluster with the stand-in engines.
  */
 export async function runLifecycle(client: Client, idempotencyKey: string): Promise<LifecycleOutcome> {
-  const launched = expectToolSuccess(
-    await client.callTool({
-      name: 'launch',
-      arguments: {
-        model: 'swiss-ai/Apertus-8B-Instruct-2509',
-        framework: 'sglang',
-        system: 'local',
-        time: '00:15:00',
-        idempotency_key: idempotencyKey,
-      },
-    }),
-  );
+  const launchResult = await client.callTool({
+    name: 'launch',
+    arguments: {
+      model: 'swiss-ai/Apertus-8B-Instruct-2509',
+      framework: 'sglang',
+      system: 'local',
+      time: '00:15:00',
+      idempotency_key: idempotencyKey,
+    },
+  });
+  const launched = expectToolSuccess(launchResult);
   const jobId = (launched.job_ids as string[])[0]!;
   expect(jobId).toMatch(/^\d+$/);
-  expect((launched.resource_uris as string[]).length).toBeGreaterThan(0);
+  const links = (launchResult.content as { type: string; uri?: string }[]).filter(
+    (c) => c.type === 'resource_link',
+  );
+  expect(links.map((link) => link.uri)).toEqual(launched.resource_uris);
+  expect(links.length).toBeGreaterThan(0);
   try {
     let serving: Record<string, unknown> | undefined;
     // Up to 10 minutes: an exclusive node may only free up once other tests' jobs end.
@@ -250,6 +253,11 @@ export async function runLifecycle(client: Client, idempotencyKey: string): Prom
     }
     expect(serving, 'the job never reached serving').toBeDefined();
     const endpoint = (serving!.endpoints as { url: string }[])[0]!.url;
+    const metrics = await client.readResource({ uri: `sml://jobs/${jobId}/metrics` });
+    const snapshot = JSON.parse(String((metrics.contents[0] as { text?: string }).text)) as {
+      replicas: { reachable: boolean }[];
+    };
+    expect(snapshot.replicas[0]?.reachable).toBe(true);
     const logs = expectToolSuccess(
       await client.callTool({
         name: 'logs',

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ResourceListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningHttpServer, startHttpServer } from '../../server/http.js';
 import { connect, createHarness, expectToolSuccess, type Harness, runLifecycle } from './harness.js';
@@ -22,7 +23,12 @@ afterAll(async () => {
 describe('a deployment through the MCP server on the local cluster', () => {
   it('launches, serves, shows its logs and is cancelled (in memory)', { timeout: 900_000 }, async () => {
     const client = await connect(harness.deps);
+    let listChanges = 0;
+    client.setNotificationHandler(ResourceListChangedNotificationSchema, () => {
+      listChanges++;
+    });
     const outcome = await runLifecycle(client, randomUUID());
+    expect(listChanges).toBeGreaterThan(0);
     expect(outcome.endpoint).toMatch(/^http:\/\/10\.77\.0\.\d+:8080\/v1$/);
     expect(outcome.servedModelName).toBe('root/swiss-ai/Apertus-8B-Instruct-2509');
     expect(outcome.logText.length).toBeGreaterThan(0);
