@@ -50,7 +50,6 @@ export function createMcpServer(deps: ServerDeps): McpServer {
     {
       capabilities: { logging: {}, resources: { subscribe: true } },
       instructions: serverInstructions(deps),
-      maxToolInputElements: 10_000,
     },
   );
   registerTools(mcp, deps);

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { SmlError } from '../src/errors.js';
 import type { WaitProgress } from '../src/jobs/api.js';
 import type { JobStatusView } from '../src/jobs/types.js';
+import { logger } from '../src/log.js';
 import { defineTool, type ToolExtra } from './define-tool.js';
 import { jobIdField } from './fields.js';
 import { JobStatusSchema } from './schemas.js';
@@ -116,10 +117,15 @@ export function createProgressReporter(extra: ToolExtra, total: number) {
     const value = Math.max(progress.elapsed_s, lastProgress + 0.001);
     lastSentAt = now;
     lastProgress = value;
-    await extra.sendNotification({
-      method: 'notifications/progress',
-      params: { progressToken: token, progress: value, total, message: progress.message },
-    });
+    try {
+      await extra.sendNotification({
+        method: 'notifications/progress',
+        params: { progressToken: token, progress: value, total, message: progress.message },
+      });
+    } catch (error) {
+      // Progress is best effort: a client that went away must not fail the wait itself.
+      logger.debug({ err: error instanceof Error ? error.message : String(error) }, 'progress not sent');
+    }
   };
 }
 
