@@ -1,8 +1,8 @@
 /** The FirecREST backend's pure pieces: configuration, tags in job names, host lists, Retry-After, text → bytes. */
+
 import { describe, expect, it } from 'vitest';
 import { SmlError } from '../../src/errors.js';
 import {
-  expandHostList,
   firecrestCredentialsFromEnv,
   parseRetryAfter,
   splitJobName,
@@ -11,6 +11,7 @@ import {
   toJobInfo,
 } from '../../src/scheduler/firecrest/index.js';
 import { scriptJobName, withCommentDirective } from '../../src/scheduler/firecrest/jobs.js';
+import { expandHostlist } from '../../src/scheduler/hostlist.js';
 
 describe('firecrestCredentialsFromEnv', () => {
   const full = {
@@ -140,9 +141,9 @@ describe('job objects as JobInfo', () => {
   });
 
   it('expands host lists with ranges, padding and several groups', () => {
-    expect(expandHostList('n[1-3,7]')).toEqual(['n1', 'n2', 'n3', 'n7']);
-    expect(expandHostList('nid[008-010],x')).toEqual(['nid008', 'nid009', 'nid010', 'x']);
-    expect(expandHostList('a[1-2]b[1-2]')).toEqual(['a1b1', 'a1b2', 'a2b1', 'a2b2']);
+    expect(expandHostlist('n[1-3,7]')).toEqual(['n1', 'n2', 'n3', 'n7']);
+    expect(expandHostlist('nid[008-010],x')).toEqual(['nid008', 'nid009', 'nid010', 'x']);
+    expect(expandHostlist('a[1-2]b[1-2]')).toEqual(['a1b1', 'a1b2', 'a2b1', 'a2b2']);
   });
 });
 

@@ -15,7 +15,7 @@ export {
   type FirecrestTimeouts,
   parseRetryAfter,
 } from './client.js';
-export { expandHostList, splitJobName, TAG_SEPARATOR, taggedJobName, toJobInfo } from './jobs.js';
+export { splitJobName, TAG_SEPARATOR, taggedJobName, toJobInfo } from './jobs.js';
 export { readRange, textToBytes } from './ranges.js';
 export {
   createFirecrestScheduler,

@@ -1,4 +1,6 @@
+import { formatDuration } from '../../domain/duration.js';
 import { SmlError } from '../../errors.js';
+import { expandHostlist } from '../hostlist.js';
 import { ENDED_STATES, type JobInfo, parseSlurmState } from '../scheduler.js';
 import type { JobEntry } from './schemas.js';
 
@@ -69,60 +71,6 @@ export function withCommentDirective(script: string, tag: string): string {
   return `${line}\n${script}`;
 }
 
-/** Expand a SLURM host list such as `nid[001-003,7],login1` into host names. */
-export function expandHostList(list: string): string[] {
-  const hosts: string[] = [];
-  for (const item of splitTopLevel(list.trim())) {
-    if (item) hosts.push(...expandHost(item));
-  }
-  return hosts;
-}
-
-function splitTopLevel(list: string): string[] {
-  const items: string[] = [];
-  let depth = 0;
-  let start = 0;
-  for (let i = 0; i < list.length; i++) {
-    const ch = list[i];
-    if (ch === '[') depth++;
-    else if (ch === ']') depth--;
-    else if (ch === ',' && depth === 0) {
-      items.push(list.slice(start, i));
-      start = i + 1;
-    }
-  }
-  items.push(list.slice(start));
-  return items;
-}
-
-function expandHost(item: string): string[] {
-  const open = item.indexOf('[');
-  const close = item.indexOf(']', open);
-  if (open < 0 || close < 0) return [item];
-  const prefix = item.slice(0, open);
-  const rest = expandHost(item.slice(close + 1));
-  const out: string[] = [];
-  for (const range of item.slice(open + 1, close).split(',')) {
-    const [from, to] = range.split('-');
-    if (from === undefined) continue;
-    const width = from.length;
-    const last = to === undefined ? Number(from) : Number(to);
-    for (let n = Number(from); n <= last; n++) {
-      for (const suffix of rest) out.push(`${prefix}${String(n).padStart(width, '0')}${suffix}`);
-    }
-  }
-  return out;
-}
-
-/** Seconds in SLURM's duration format: `HH:MM:SS`, or `D-HH:MM:SS` from one day on. */
-export function formatSlurmDuration(totalSeconds: number): string {
-  const seconds = Math.max(0, Math.round(totalSeconds));
-  const days = Math.floor(seconds / 86400);
-  const pad = (n: number) => String(n).padStart(2, '0');
-  const clock = `${pad(Math.floor((seconds % 86400) / 3600))}:${pad(Math.floor((seconds % 3600) / 60))}:${pad(seconds % 60)}`;
-  return days > 0 ? `${days}-${clock}` : clock;
-}
-
 function epochToIso(value: number | null | undefined): string | undefined {
   return typeof value === 'number' && value > 0 ? new Date(value * 1000).toISOString() : undefined;
 }
@@ -133,7 +81,7 @@ export function toJobInfo(job: JobEntry): JobInfo {
   const state = parseSlurmState(rawState);
   const { name, comment } = job.name ? splitJobName(job.name) : { name: undefined, comment: undefined };
   const reason = job.status.stateReason;
-  const nodes = job.nodes && job.nodes !== 'None assigned' ? expandHostList(job.nodes) : [];
+  const nodes = job.nodes && job.nodes !== 'None assigned' ? expandHostlist(job.nodes) : [];
   const { exitCode, interruptSignal } = job.status;
   const info: JobInfo = { jobId: job.jobId, state, rawState };
   if (reason && reason !== 'None') info.reason = reason;
@@ -147,7 +95,7 @@ export function toJobInfo(job: JobEntry): JobInfo {
   const endTime = epochToIso(job.time?.end);
   if (endTime) info.endTime = endTime;
   if (typeof job.time?.limit === 'number' && job.time.limit > 0)
-    info.timeLimit = formatSlurmDuration(job.time.limit);
+    info.timeLimit = formatDuration(job.time.limit);
   if (nodes.length > 0) info.nodes = nodes;
   if (typeof exitCode === 'number' && ENDED_STATES.has(state))
     info.exitCode = `${exitCode}:${interruptSignal ?? 0}`;
