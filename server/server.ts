@@ -58,8 +58,11 @@ export function createMcpServer(deps: ServerDeps): McpServer {
 
   const watcher = new ResourceWatcher(
     deps.jobs,
-    async (uri) => {
-      if (mcp.isConnected()) await mcp.server.sendResourceUpdated({ uri });
+    async (uri, change) => {
+      if (!mcp.isConnected()) return;
+      await mcp.server.sendResourceUpdated({ uri });
+      // Also a log line for people watching the client's log (filtered by the session's log level).
+      if (change) await mcp.sendLoggingMessage({ level: 'info', logger: SERVER_NAME, data: change });
     },
     deps.watchIntervalMs ?? DEFAULT_WATCH_INTERVAL_MS,
     deps.config.redact,

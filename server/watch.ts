@@ -10,7 +10,7 @@ import { logger } from '../src/log.js';
 
 type Watched =
   | { kind: 'log'; jobId: string; file: string; size: number | undefined }
-  | { kind: 'job'; jobId: string; fingerprint: string | undefined };
+  | { kind: 'job'; jobId: string; fingerprint: string | undefined; summary: string | undefined };
 
 export class ResourceWatcher {
   private readonly watched = new Map<string, Watched>();
@@ -20,7 +20,8 @@ export class ResourceWatcher {
 
   constructor(
     private readonly jobs: JobServiceApi,
-    private readonly notify: (uri: string) => Promise<void>,
+    /** `change` describes a job's transition for people ("job 12: starting → serving"). */
+    private readonly notify: (uri: string, change?: string) => Promise<void>,
     private readonly intervalMs: number,
     private readonly redact: (text: string) => string = (text) => text,
   ) {}
@@ -32,7 +33,7 @@ export class ResourceWatcher {
     const entry: Watched =
       parsed.kind === 'log'
         ? { kind: 'log', jobId: parsed.jobId, file: parsed.file, size: undefined }
-        : { kind: 'job', jobId: parsed.jobId, fingerprint: undefined };
+        : { kind: 'job', jobId: parsed.jobId, fingerprint: undefined, summary: undefined };
     // The baseline: only changes after the subscription are reported.
     await this.check(uri, entry, false);
     if (this.isClosed) return true;
@@ -84,6 +85,7 @@ export class ResourceWatcher {
 
   private async check(uri: string, entry: Watched, shouldNotify: boolean): Promise<void> {
     let hasChanged = false;
+    let change: string | undefined;
     if (entry.kind === 'log') {
       // One byte from the last known end: cheap, and the answer carries the current size.
       const chunk = await this.jobs.readLog(entry.jobId, entry.file, {
@@ -98,9 +100,14 @@ export class ResourceWatcher {
       const fingerprint = status
         ? [status.phase, status.slurm_state, status.replicas_healthy, status.endpoints.length].join('|')
         : 'gone';
+      const summary = status
+        ? `${status.phase}${status.end_reason ? ` (${status.end_reason})` : ''}, ${status.replicas_healthy}/${status.replicas_expected} replicas healthy`
+        : 'gone';
       hasChanged = entry.fingerprint !== undefined && fingerprint !== entry.fingerprint;
+      if (hasChanged) change = `job ${entry.jobId}: ${entry.summary} → ${summary}`;
       entry.fingerprint = fingerprint;
+      entry.summary = summary;
     }
-    if (hasChanged && shouldNotify && this.watched.has(uri)) await this.notify(uri);
+    if (hasChanged && shouldNotify && this.watched.has(uri)) await this.notify(uri, change);
   }
 }

@@ -1,5 +1,8 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import {
+  LoggingMessageNotificationSchema,
+  ResourceUpdatedNotificationSchema,
+} from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { allPrompts } from '../../prompts/index.js';
 import { allResources } from '../../resources/index.js';
@@ -139,14 +142,23 @@ describe('resources', () => {
     expect(updates.length).toBe(countAfterUnsubscribe);
   });
 
-  it('notifies a subscriber of a job when its state changes', async () => {
+  it('notifies a subscriber of a job when its state changes, with a log line saying how', async () => {
     const jobId = await submitTestJob(harness, { lines: 2, intervalS: 1 });
     const updates: string[] = [];
     client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
       updates.push(n.params.uri);
     });
+    const messages: string[] = [];
+    client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
+      messages.push(String(n.params.data));
+    });
     await client.subscribeResource({ uri: `sml://jobs/${jobId}` });
     await eventually(async () => (updates.includes(`sml://jobs/${jobId}`) ? true : undefined), 60_000);
+    await eventually(
+      async () => (messages.some((m) => m.startsWith(`job ${jobId}: `)) ? true : undefined),
+      10_000,
+    );
+    expect(messages.find((m) => m.startsWith(`job ${jobId}: `))).toMatch(/ → /);
   });
 
   it('refuses subscriptions to resources that do not change', async () => {
