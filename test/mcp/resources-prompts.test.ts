@@ -135,7 +135,7 @@ describe('resources', () => {
     });
     const uri = logUri(jobId, 'log.out');
     await client.subscribeResource({ uri });
-    await eventually(async () => (updates.filter((u) => u === uri).length >= 2 ? true : undefined), 60_000);
+    await eventually(async () => (updates.filter((u) => u === uri).length >= 2 ? true : undefined), 240_000);
     await client.unsubscribeResource({ uri });
     const countAfterUnsubscribe = updates.length;
     await new Promise((resolve) => setTimeout(resolve, 2000));
@@ -153,7 +153,7 @@ describe('resources', () => {
       messages.push(String(n.params.data));
     });
     await client.subscribeResource({ uri: `sml://jobs/${jobId}` });
-    await eventually(async () => (updates.includes(`sml://jobs/${jobId}`) ? true : undefined), 60_000);
+    await eventually(async () => (updates.includes(`sml://jobs/${jobId}`) ? true : undefined), 240_000);
     await eventually(
       async () => (messages.some((m) => m.startsWith(`job ${jobId}: `)) ? true : undefined),
       10_000,
