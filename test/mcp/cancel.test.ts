@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   connect,
   createHarness,
+  eventually,
   expectToolError,
   expectToolSuccess,
   type Harness,
@@ -35,6 +36,11 @@ async function slurmState(jobId: string): Promise<string | undefined> {
   return (await harness.scheduler.statuses([jobId])).get(jobId)?.state;
 }
 
+/** scancel is asynchronous: the job passes through COMPLETING before SLURM says CANCELLED. */
+async function expectCancelled(jobId: string): Promise<void> {
+  await eventually(async () => ((await slurmState(jobId)) === 'CANCELLED' ? true : undefined));
+}
+
 /** A client whose user answers the confirmation question with `answer`. */
 async function clientAnswering(answer: ElicitResult, questions: string[]): Promise<Client> {
   const client = await connect(harness.deps, { elicitation: { form: {} } });
@@ -64,7 +70,7 @@ describe('cancel', () => {
     expect(structured.results).toEqual([
       { job_id: jobId, cancelled: true, already_ended: false, note: null },
     ]);
-    expect(await slurmState(jobId)).toBe('CANCELLED');
+    await expectCancelled(jobId);
   });
 
   it('asks the user through elicitation and cancels when they accept', async () => {
@@ -75,7 +81,7 @@ describe('cancel', () => {
     expect(expectToolSuccess(result)).toMatchObject({ outcome: 'cancelled', confirmed_by: 'user' });
     expect(questions).toHaveLength(1);
     expect(questions[0]).toContain(jobId);
-    expect(await slurmState(jobId)).toBe('CANCELLED');
+    await expectCancelled(jobId);
     await client.close();
   });
 
@@ -104,7 +110,7 @@ describe('cancel', () => {
       arguments: { job_id: jobId, confirm: true, allow_foreign: true },
     });
     expect(expectToolSuccess(allowed)).toMatchObject({ outcome: 'cancelled' });
-    expect(await slurmState(jobId)).toBe('CANCELLED');
+    await expectCancelled(jobId);
   });
 
   it('treats cancelling an ended job as a no-op', async () => {
