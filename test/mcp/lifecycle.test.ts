@@ -4,7 +4,14 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { ResourceListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningHttpServer, startHttpServer } from '../../server/http.js';
-import { connect, createHarness, expectToolSuccess, type Harness, runLifecycle } from './harness.js';
+import {
+  connect,
+  createHarness,
+  expectToolSuccess,
+  type Harness,
+  runLifecycle,
+  waitUntilEnded,
+} from './harness.js';
 
 const TOKEN = 'lifecycle-token-0123456789';
 let harness: Harness;
@@ -32,10 +39,11 @@ describe('a deployment through the MCP server on the local cluster', () => {
     expect(outcome.endpoint).toMatch(/^http:\/\/10\.77\.0\.\d+:8080\/v1$/);
     expect(outcome.servedModelName).toBe('root/swiss-ai/Apertus-8B-Instruct-2509');
     expect(outcome.logText.length).toBeGreaterThan(0);
+    await waitUntilEnded(client, outcome.jobId);
     const after = expectToolSuccess(
       await client.callTool({ name: 'status', arguments: { job_ids: [outcome.jobId] } }),
     );
-    expect((after.jobs as { phase: string }[])[0]!.phase).not.toBe('serving');
+    expect((after.jobs as { end_reason: string }[])[0]!.end_reason).toBe('cancelled');
     await client.close();
   });
 
