@@ -170,7 +170,8 @@ export class SlurmCliScheduler implements Scheduler {
     // squeue has no exit code; accounting (or scontrol) gives it for ended jobs, and knows the ones squeue forgot.
     const needDetails = ids.filter((id) => {
       const job = found.get(id);
-      return job === undefined || ENDED_STATES.has(job.state);
+      // COMPLETING: the job has ended and is cleaning up; accounting already knows how it ended.
+      return job === undefined || ENDED_STATES.has(job.state) || job.state === 'COMPLETING';
     });
     if (needDetails.length > 0) {
       for (const job of await this.endedJobs(needDetails, options)) {
@@ -344,7 +345,13 @@ export class SlurmCliScheduler implements Scheduler {
 /** Keep what the first source said, fill the gaps (exit code, times) from the second. */
 function mergeJob(found: Map<string, JobInfo>, job: JobInfo): void {
   const known = found.get(job.jobId);
-  found.set(job.jobId, known ? { ...job, ...known, exitCode: known.exitCode ?? job.exitCode } : job);
+  if (!known) return void found.set(job.jobId, job);
+  // squeue's COMPLETING hides how the job ended; accounting's final state tells it.
+  const hasFinalState = known.state === 'COMPLETING' && ENDED_STATES.has(job.state);
+  const final = hasFinalState
+    ? { state: job.state, rawState: job.rawState, endTime: job.endTime ?? known.endTime }
+    : {};
+  found.set(job.jobId, { ...job, ...known, ...final, exitCode: known.exitCode ?? job.exitCode });
 }
 
 function firstLine(text: string): string | undefined {
