@@ -3,6 +3,7 @@ import type { PromptMessage } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { completeJobId, guard, isUnknownJob, jobNotFound } from '../resources/define-resource.js';
 import { jobUri, logUri } from '../resources/uris.js';
+import { describeKnownFailures } from '../src/jobs/diagnosis.js';
 import { definePrompt, redactPrompt } from './define-prompt.js';
 
 const JOB_DESCRIPTION = 'The SLURM job id of the deployment to diagnose';
@@ -75,7 +76,7 @@ export const diagnoseJobPrompt = definePrompt({
               text: [
                 `Diagnose job ${jobId} (${status.served_model_name || 'unknown model'} on ${status.system}): it is ${status.phase}${status.end_reason ? ` (${status.end_reason})` : ''}, SLURM state ${status.slurm_state}${status.slurm_reason ? ` (${status.slurm_reason})` : ''}, ${status.replicas_healthy}/${status.replicas_expected} replicas healthy.`,
                 hint,
-                'Known signatures: GPU out of memory, model path missing, container image missing, port in use, NCCL failures, Python import errors, the time limit. A PENDING job waits for resources or a reservation (see slurm_reason).',
+                `Known signatures: ${describeKnownFailures()}. A PENDING job waits for resources or a reservation (see slurm_reason).`,
                 'Using the status and log tails above (read more with the logs tool, e.g. replica_<r>.err with tail_lines), explain in plain words what went wrong, where (file and line), and the concrete fix (different layout from size_model, another environment, a corrected path). Do not relaunch or cancel without asking the user.',
               ].join('\n'),
             },

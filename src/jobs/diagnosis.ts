@@ -7,6 +7,8 @@ import type { FailureHint } from './types.js';
  */
 interface Signature {
   id: string;
+  /** A few words for lists of what sml-mcp recognises. */
+  title: string;
   pattern: RegExp;
   cause: (match: RegExpMatchArray) => string;
   fix: string;
@@ -15,6 +17,7 @@ interface Signature {
 const SIGNATURES: Signature[] = [
   {
     id: 'gpu_oom',
+    title: 'GPU out of memory',
     pattern:
       /CUDA out of memory|torch\.OutOfMemoryError|OutOfMemoryError: CUDA|HIP out of memory|out of memory.*(?:GPU|device)/i,
     cause: () => 'The engine ran out of GPU memory while loading the model or reserving its KV cache.',
@@ -22,6 +25,7 @@ const SIGNATURES: Signature[] = [
   },
   {
     id: 'model_path_missing',
+    title: 'model path missing',
     // transformers (sglang), vLLM and generic wordings; every alternative captures the path.
     pattern:
       /Invalid repository ID or local directory specified: '([^']+)'|Incorrect path_or_model_id: '([^']+)'|(?:model path|model_path)\s+(?:does not exist|not found)[:\s]*['"]?([^\s'"]+)|OSError: ([^\s]+) is not a local folder and is not a valid model identifier|No such file or directory: ['"]([^'"]*config\.json)['"]/i,
@@ -31,6 +35,7 @@ const SIGNATURES: Signature[] = [
   },
   {
     id: 'image_missing',
+    title: 'container image missing',
     pattern: /Container image not found: (\S+)|(?:image|squashfs).*(?:not found|does not exist)/i,
     cause: (m) =>
       `The container image ${m[1] ?? ''} of the environment file does not exist on the cluster.`.replace(
@@ -41,12 +46,14 @@ const SIGNATURES: Signature[] = [
   },
   {
     id: 'port_in_use',
+    title: 'port in use',
     pattern: /address already in use|Errno 98|port \d+ is (?:already )?in use/i,
     cause: () => 'A port the engine needs is already taken on the node (another job or a stale process).',
     fix: 'Relaunch (the job takes whole nodes with --exclusive, so this is usually a leftover process); if it persists, report the node to the cluster admins.',
   },
   {
     id: 'nccl',
+    title: 'NCCL failures',
     pattern:
       /NCCL (?:error|WARN.*(?:failed|Error))|ncclInternalError|ncclSystemError|ncclUnhandledCudaError|NCCL_ERROR/i,
     cause: () => 'NCCL (the GPU collective library) failed between GPUs or nodes.',
@@ -54,11 +61,17 @@ const SIGNATURES: Signature[] = [
   },
   {
     id: 'python_import',
+    title: 'Python import errors',
     pattern: /(?:ModuleNotFoundError|ImportError): (.+)/,
     cause: (m) => `The engine could not import a Python module: ${m[1]!.trim()}.`,
     fix: "The environment (container image) lacks a package: use the framework's environment file, or install it with pre_launch_cmds (e.g. pip install …).",
   },
 ];
+
+/** What diagnoseFailure recognises, for people and agents: "GPU out of memory, …, the time limit". */
+export function describeKnownFailures(): string {
+  return [...SIGNATURES.map((signature) => signature.title), 'the time limit'].join(', ');
+}
 
 export interface LogText {
   file: string;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { diagnoseFailure } from '../../src/jobs/diagnosis.js';
+import { describeKnownFailures, diagnoseFailure } from '../../src/jobs/diagnosis.js';
 
 describe('diagnoseFailure', () => {
   it('recognises a CUDA out-of-memory traceback', () => {
@@ -40,5 +40,13 @@ describe('diagnoseFailure', () => {
       diagnoseFailure([], { jobId: '1', state: 'TIMEOUT', rawState: 'TIMEOUT', timeLimit: '00:10:00' })
         ?.signature,
     ).toBe('time_limit');
+  });
+});
+
+describe('describeKnownFailures', () => {
+  it('lists every signature diagnoseFailure recognises', () => {
+    expect(describeKnownFailures()).toBe(
+      'GPU out of memory, model path missing, container image missing, port in use, NCCL failures, Python import errors, the time limit',
+    );
   });
 });
