@@ -115,6 +115,9 @@ export function chainDirectives(
 }
 
 /** How SML prints a successor's start: `9h after 1234 starts`. */
-export function describeChainStart(job: ChainJobPlan, previousJobId: string): string {
+export function describeChainStart(
+  job: Pick<ChainJobPlan, 'dependencyDelayMinutes'>,
+  previousJobId: string,
+): string {
   return `${describeDuration((job.dependencyDelayMinutes ?? 0) * 60)} after ${previousJobId} starts`;
 }

@@ -22,7 +22,6 @@ import {
 } from '../domain/launch-spec.js';
 import type { SystemProfile } from '../domain/system.js';
 import { SmlError, toSmlError } from '../errors.js';
-import { logger } from '../log.js';
 import type { Identity, Scheduler } from '../scheduler/scheduler.js';
 import type { JobStore, LaunchRecord } from './store.js';
 import type { LaunchResultView } from './types.js';
@@ -47,9 +46,6 @@ export interface LaunchOptions {
   idempotencyKey?: string;
   signal?: AbortSignal;
 }
-
-/** Codes after which sbatch may or may not have accepted the job: look for its tag before giving up. */
-const AMBIGUOUS_CODES = new Set(['SCHEDULER_UNREACHABLE', 'TIMEOUT', 'SCHEDULER_ERROR', 'CANCELLED']);
 
 export class Launcher {
   constructor(private readonly deps: LauncherDeps) {}
@@ -154,78 +150,51 @@ export class Launcher {
         job.state = 'submitting';
         job.scripts = { ...scripts };
       });
-      const jobId = await this.submitOnce(
-        scheduler,
-        spec,
-        scripts['master.sh'],
+      // The backends look for the job's tag after an ambiguous failure: one launch is one job.
+      const submission = {
+        script: scripts['master.sh'],
+        scriptPath: `${workingDir}/${spec.jobName}_${spec.chain.index}.sh`,
         workingDir,
-        options.signal,
-      ).catch(async (error: unknown) => {
-        const failure = toSmlError(error);
-        await this.deps.store.update(launchId, (r) => {
-          const job = r.jobs[spec.chain.index]!;
-          job.state = 'failed';
-          job.error = failure.message;
-        });
-        const submitted =
-          (await this.deps.store.get(launchId))?.jobs.flatMap((j) => (j.job_id ? [j.job_id] : [])) ?? [];
-        if (submitted.length === 0) throw failure;
-        throw new SmlError(
-          'SUBMIT_FAILED',
-          `Job ${spec.chain.index + 1} of ${spec.chain.length} of the chain could not be submitted: ${failure.message}`,
-          {
-            hint: `Jobs ${submitted.join(', ')} are submitted and recorded (launch ${launchId}); cancel them, or let them serve for the time they cover.`,
-            details: { launch_id: launchId, job_ids: submitted },
-            cause: error,
-          },
-        );
-      });
+        tag: spec.jobTag,
+      };
+      const jobId = await scheduler.submit(submission, callOptions).then(
+        (r) => r.jobId,
+        async (error: unknown) => {
+          const failure = toSmlError(error);
+          await this.deps.store.update(launchId, (r) => {
+            const job = r.jobs[spec.chain.index]!;
+            job.state = 'failed';
+            job.error = failure.message;
+          });
+          const submitted =
+            (await this.deps.store.get(launchId))?.jobs.flatMap((j) => (j.job_id ? [j.job_id] : [])) ?? [];
+          if (submitted.length === 0) throw failure;
+          throw new SmlError(
+            'SUBMIT_FAILED',
+            `Job ${spec.chain.index + 1} of ${spec.chain.length} of the chain could not be submitted: ${failure.message}`,
+            {
+              hint: `Jobs ${submitted.join(', ')} are submitted and recorded (launch ${launchId}); cancel them, or let them serve for the time they cover.`,
+              details: { launch_id: launchId, job_ids: submitted },
+              cause: error,
+            },
+          );
+        },
+      );
       await this.deps.store.update(launchId, (r) => {
         const job = r.jobs[spec.chain.index]!;
         job.job_id = jobId;
         job.state = 'submitted';
-        job.runs =
-          previousJobId === undefined ? job.runs : describeChainStart(toChainJob(spec), previousJobId);
+        job.runs = previousJobId === undefined ? job.runs : describeChainStart(spec.chain, previousJobId);
       });
       previousJobId = jobId;
     }
     return this.resultOf((await this.deps.store.get(launchId))!, false);
   }
 
-  /** Submit, and after an ambiguous failure look for the job's tag before reporting failure: one launch is one job. */
-  private async submitOnce(
-    scheduler: Scheduler,
-    spec: LaunchSpec,
-    script: string,
-    workingDir: string,
-    signal?: AbortSignal,
-  ): Promise<string> {
-    const request = {
-      script,
-      scriptPath: `${workingDir}/${spec.jobName}_${spec.chain.index}.sh`,
-      workingDir,
-      tag: spec.jobTag,
-    };
-    try {
-      return (await scheduler.submit(request, { signal })).jobId;
-    } catch (error) {
-      const failure = toSmlError(error);
-      if (!AMBIGUOUS_CODES.has(failure.code)) throw failure;
-      logger.warn(
-        { tag: spec.jobTag, code: failure.code },
-        'submit outcome unknown; looking for the tagged job',
-      );
-      const found = await scheduler.findTaggedJobs(spec.jobTag).catch(() => []);
-      const job = found.find((info) => info.comment === spec.jobTag);
-      if (job) return job.jobId;
-      throw failure;
-    }
-  }
-
   private async replay(launchId: string, key: string): Promise<LaunchResultView> {
     for (let attempt = 0; attempt < 100; attempt++) {
       const record = await this.deps.store.get(launchId);
-      if (record && record.jobs.every((j) => j.state === 'submitted' || j.state === 'failed')) {
+      if (record?.jobs.every((j) => j.state === 'submitted' || j.state === 'failed')) {
         return this.resultOf(record, true);
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
@@ -324,15 +293,4 @@ function describeRuns(spec: LaunchSpec): string {
   if (spec.chain.index === 0)
     return `starts when scheduled, runs up to ${formatDuration(spec.slurm.timeLimitSeconds)}`;
   return `starts ${formatDuration(spec.chain.offsetSeconds)} after the chain's first job starts, runs up to ${formatDuration(spec.slurm.timeLimitSeconds)}`;
-}
-
-function toChainJob(spec: LaunchSpec) {
-  return {
-    index: spec.chain.index,
-    chainLength: spec.chain.length,
-    offsetSeconds: spec.chain.offsetSeconds,
-    timeLimit: spec.slurm.timeLimit,
-    timeLimitSeconds: spec.slurm.timeLimitSeconds,
-    dependencyDelayMinutes: spec.chain.dependencyDelayMinutes,
-  };
 }

@@ -124,6 +124,10 @@ export interface Scheduler {
   whoami(options?: CallOptions): Promise<Identity>;
   /** Absolute path of the user's sml working directory on the cluster (`~/.sml`). */
   workingDir(options?: CallOptions): Promise<string>;
+  /**
+   * Write the script and submit it. After an ambiguous failure (the answer was lost) a backend
+   * looks for the job by its tag before reporting failure, and never submits blindly again.
+   */
   submit(request: SubmitRequest, options?: CallOptions): Promise<SubmitResult>;
   /** Status of many jobs in one sweep. Jobs the scheduler no longer knows are absent from the map. */
   statuses(jobIds: readonly string[], options?: CallOptions): Promise<Map<string, JobInfo>>;
