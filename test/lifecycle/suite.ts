@@ -72,6 +72,15 @@ export function defineLifecycleTests(options: LifecycleSuiteOptions): void {
       expect(answer.body.model).toBe(result.served_model_name);
       expect(answer.body.choices[0].message.content.length).toBeGreaterThan(0);
 
+      // The metrics snapshot reads the engine's own Prometheus figures, moved by that completion.
+      const metrics = await jobs.service.metrics(jobId);
+      expect(metrics.replicas).toHaveLength(1);
+      expect(metrics.replicas[0]).toMatchObject({ reachable: true, error: null, requests_queued: 0 });
+      expect(metrics.replicas[0]!.prompt_tokens_total).toBeGreaterThan(0);
+      expect(metrics.replicas[0]!.generation_tokens_total).toBeGreaterThan(0);
+      expect(metrics.replicas[0]!.ttft_seconds.p50).not.toBeNull();
+      expect(metrics.replica_health[0]).toMatchObject({ health: 'HEALTHY' });
+
       const files = await jobs.service.listLogFiles(jobId);
       expect(files).toContain('replica_0.err');
       const engineLog = [
