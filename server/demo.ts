@@ -115,7 +115,9 @@ async function main(): Promise<void> {
       'status',
       { job_ids: [jobId], wait_until: 'serving', timeout_s: 300 },
       (message) => {
-        if (message !== lastMessage) printOut(`  … ${(lastMessage = message)}`);
+        if (message === lastMessage) return;
+        lastMessage = message;
+        printOut(`  … ${message}`);
       },
     );
     const job = waited.jobs[0]!;

@@ -9,6 +9,9 @@ import { isClusterUp } from './helpers/cluster.js';
  */
 export default function setup(): void {
   if (process.env.SML_TEST_NO_CLUSTER === '1' || isClusterUp()) return;
-  const up = spawnSync(fileURLToPath(new URL('./cluster/up.sh', import.meta.url)), { stdio: ['ignore', 2, 2] });
-  if (up.status !== 0) process.stderr.write('test/cluster/up.sh failed: cluster tests will be skipped (or fail with CI=true)\n');
+  const up = spawnSync(fileURLToPath(new URL('./cluster/up.sh', import.meta.url)), {
+    stdio: ['ignore', 2, 2],
+  });
+  if (up.status !== 0)
+    process.stderr.write('test/cluster/up.sh failed: cluster tests will be skipped (or fail with CI=true)\n');
 }

@@ -71,8 +71,14 @@ export function registerStatusCommand(program: Command): void {
 }
 
 function print(result: StatusResult, global: GlobalOptions): void {
-  if (global.json) return printJson(result);
-  if (result.jobs.length === 0) return printOut('No sml-mcp jobs found.');
+  if (global.json) {
+    printJson(result);
+    return;
+  }
+  if (result.jobs.length === 0) {
+    printOut('No sml-mcp jobs found.');
+    return;
+  }
   for (const job of result.jobs) {
     const phase = job.phase === 'ended' ? `ended (${job.end_reason})` : job.phase;
     const lines = [

@@ -51,12 +51,17 @@ export async function createTestJobs(
   return { service, store, scheduler, system };
 }
 
+export interface ChatAnswer {
+  model: string;
+  choices: { message: { content: string } }[];
+}
+
 /** One OpenAI chat completion against an endpoint base URL (…/v1). */
 export async function chat(
   baseUrl: string,
   model: string,
   text = 'Say hello',
-): Promise<{ status: number; body: any }> {
+): Promise<{ status: number; body: ChatAnswer }> {
   const response = await request(`${baseUrl}/chat/completions`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -65,9 +70,7 @@ export async function chat(
     bodyTimeout: 10_000,
   });
   const raw = await response.body.text();
-  let body: unknown = raw;
-  try {
-    body = JSON.parse(raw);
-  } catch {}
+  // A refused request may answer plain text; the status says so and the body is then not read.
+  const body = (response.statusCode === 200 ? JSON.parse(raw) : { model: '', choices: [] }) as ChatAnswer;
   return { status: response.statusCode, body };
 }

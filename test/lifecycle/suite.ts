@@ -70,7 +70,7 @@ export function defineLifecycleTests(options: LifecycleSuiteOptions): void {
       const answer = await chat(endpoint.url, result.served_model_name);
       expect(answer.status).toBe(200);
       expect(answer.body.model).toBe(result.served_model_name);
-      expect(answer.body.choices[0].message.content.length).toBeGreaterThan(0);
+      expect(answer.body.choices[0]!.message.content.length).toBeGreaterThan(0);
 
       // The metrics snapshot reads the engine's own Prometheus figures, moved by that completion.
       const metrics = await jobs.service.metrics(jobId);
