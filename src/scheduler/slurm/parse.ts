@@ -82,81 +82,57 @@ function lines(stdout: string): string[] {
 /** Lines of `squeue -h -o SQUEUE_FORMAT`. */
 export function parseSqueueOutput(stdout: string): JobInfo[] {
   const count = Object.keys(SQUEUE_FIELDS).length;
-  const jobs: JobInfo[] = [];
-  for (const line of lines(stdout)) {
-    const fields = line.split(FIELD_SEPARATOR);
-    if (fields.length < count) throw unreadable('squeue', line);
-    const [jobId, state, reason, name, comment, user, account, partition, submit, start, end, limit, nodes] =
-      fields;
-    const rawState = state!.trim();
-    jobs.push(
-      compact({
-        jobId: jobId!.trim(),
-        state: parseSlurmState(rawState),
-        rawState,
-        reason: optionalValue(reason),
-        name: optionalValue(name),
-        comment: optionalValue(comment),
-        user: optionalValue(user),
-        account: optionalValue(account),
-        partition: optionalValue(partition),
-        submitTime: parseSlurmTime(submit),
-        startTime: parseSlurmTime(start),
-        endTime: parseSlurmTime(end),
-        timeLimit: optionalValue(limit),
-        nodes: nodeList(nodes),
-      }),
-    );
-  }
-  return jobs;
+  return lines(stdout).map((line) => jobFromFields(line, 'squeue', count));
 }
 
 /** Lines of `sacct -X -n -P --delimiter=FIELD_SEPARATOR -o SACCT_FIELDS`; a later line for the same job wins. */
 export function parseSacctOutput(stdout: string): JobInfo[] {
   const byId = new Map<string, JobInfo>();
   for (const line of lines(stdout)) {
-    const fields = line.split(FIELD_SEPARATOR);
-    if (fields.length < SACCT_FIELDS.length) throw unreadable('sacct', line);
-    const [
-      jobId,
-      state,
-      reason,
-      name,
-      comment,
-      user,
-      account,
-      partition,
-      submit,
-      start,
-      end,
-      limit,
-      nodes,
-      exit,
-    ] = fields;
-    const rawState = state!.trim();
-    const id = jobId!.trim();
-    byId.set(
-      id,
-      compact({
-        jobId: id,
-        state: parseSlurmState(rawState),
-        rawState,
-        reason: optionalValue(reason),
-        name: optionalValue(name),
-        comment: optionalValue(comment),
-        user: optionalValue(user),
-        account: optionalValue(account),
-        partition: optionalValue(partition),
-        submitTime: parseSlurmTime(submit),
-        startTime: parseSlurmTime(start),
-        endTime: parseSlurmTime(end),
-        timeLimit: optionalValue(limit),
-        nodes: nodeList(nodes),
-        exitCode: optionalValue(exit),
-      }),
-    );
+    const job = jobFromFields(line, 'sacct', SACCT_FIELDS.length);
+    byId.set(job.jobId, job);
   }
   return [...byId.values()];
+}
+
+/** squeue's format and sacct's fields share one order; sacct adds the exit code at the end. */
+function jobFromFields(line: string, program: 'squeue' | 'sacct', count: number): JobInfo {
+  const fields = line.split(FIELD_SEPARATOR);
+  if (fields.length < count) throw unreadable(program, line);
+  const [
+    jobId,
+    state,
+    reason,
+    name,
+    comment,
+    user,
+    account,
+    partition,
+    submit,
+    start,
+    end,
+    limit,
+    nodes,
+    exit,
+  ] = fields;
+  const rawState = state!.trim();
+  return compact({
+    jobId: jobId!.trim(),
+    state: parseSlurmState(rawState),
+    rawState,
+    reason: optionalValue(reason),
+    name: optionalValue(name),
+    comment: optionalValue(comment),
+    user: optionalValue(user),
+    account: optionalValue(account),
+    partition: optionalValue(partition),
+    submitTime: parseSlurmTime(submit),
+    startTime: parseSlurmTime(start),
+    endTime: parseSlurmTime(end),
+    timeLimit: optionalValue(limit),
+    nodes: nodeList(nodes),
+    exitCode: program === 'sacct' ? optionalValue(exit) : undefined,
+  });
 }
 
 /**
