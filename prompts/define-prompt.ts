@@ -1,29 +1,66 @@
+import { completable } from '@modelcontextprotocol/sdk/server/completable.js';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { GetPromptResult } from '@modelcontextprotocol/sdk/types.js';
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import type { GetPromptResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
 import type { ServerDeps } from '../server/deps.js';
 import { redactDeep } from '../src/config/secrets.js';
 
-/** One module per prompt: metadata for the README and a `register` wiring arguments and completion. */
+/**
+ * One module per prompt. Its arguments are declared once, as data: the README table and the
+ * registered zod schema (with completion) are both derived from them.
+ */
+export interface PromptArgument {
+  name: string;
+  description: string;
+  isRequired: boolean;
+  /** Values that fit what was typed. Only on required arguments: the SDK never completes optional ones. */
+  complete?: (deps: ServerDeps, value: string) => string[] | Promise<string[]>;
+  /** What a value must look like, checked before the prompt is built. */
+  pattern?: RegExp;
+}
+
+export type PromptExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+
 export interface PromptDefinition {
   name: string;
   title: string;
   description: string;
-  /** Argument names with whether they are required, for the README. */
-  arguments: { name: string; description: string; isRequired: boolean }[];
-  register(mcp: McpServer, deps: ServerDeps): void;
+  arguments: PromptArgument[];
+  build(
+    args: Record<string, string | undefined>,
+    deps: ServerDeps,
+    extra: PromptExtra,
+  ): GetPromptResult | Promise<GetPromptResult>;
 }
 
 export function definePrompt(prompt: PromptDefinition): PromptDefinition {
   return prompt;
 }
 
+/** Register a prompt: arguments become string schemas (completable when they complete), results are redacted. */
+export function registerPrompt(mcp: McpServer, deps: ServerDeps, prompt: PromptDefinition): void {
+  const argsSchema: Record<string, z.ZodType<string | undefined>> = {};
+  for (const argument of prompt.arguments) {
+    let schema = z.string().min(1).describe(argument.description);
+    if (argument.pattern) schema = schema.regex(argument.pattern);
+    const complete = argument.complete;
+    argsSchema[argument.name] = !argument.isRequired
+      ? schema.optional()
+      : complete
+        ? completable(schema, (value) => complete(deps, value))
+        : schema;
+  }
+  mcp.registerPrompt(
+    prompt.name,
+    { title: prompt.title, description: prompt.description, argsSchema },
+    async (args: Record<string, string | undefined>, extra: PromptExtra) =>
+      redactDeep(await prompt.build(args, deps, extra), deps.config.redact),
+  );
+}
+
 /** Catalog model ids containing the typed text (completion callbacks get no signal: keep them cheap). */
 export function completeModel(deps: ServerDeps, value: string): string[] {
   const needle = value.toLowerCase();
   return deps.catalog.models().filter((model) => model.toLowerCase().includes(needle));
-}
-
-/** Prompt messages carry user arguments and log text: redact known secrets like every other output. */
-export function redactPrompt(deps: ServerDeps, result: GetPromptResult): GetPromptResult {
-  return redactDeep(result, deps.config.redact);
 }

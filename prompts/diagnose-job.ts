@@ -1,10 +1,8 @@
-import { completable } from '@modelcontextprotocol/sdk/server/completable.js';
 import type { PromptMessage } from '@modelcontextprotocol/sdk/types.js';
-import { z } from 'zod';
 import { completeJobId, guard, isUnknownJob, jobNotFound } from '../resources/define-resource.js';
 import { jobUri, logUri } from '../resources/uris.js';
 import { describeKnownFailures } from '../src/jobs/diagnosis.js';
-import { definePrompt, redactPrompt } from './define-prompt.js';
+import { definePrompt } from './define-prompt.js';
 
 const JOB_DESCRIPTION = 'The SLURM job id of the deployment to diagnose';
 const TAIL_LINES = 80;
@@ -15,74 +13,67 @@ export const diagnoseJobPrompt = definePrompt({
   title: 'Diagnose a job',
   description:
     'Explain why a deployment failed or is not serving: its status, the tails of its error logs, and the known failure signatures, with the fix to apply.',
-  arguments: [{ name: 'job_id', description: JOB_DESCRIPTION, isRequired: true }],
-  register(mcp, deps) {
-    mcp.registerPrompt(
-      this.name,
-      {
-        title: this.title,
-        description: this.description,
-        argsSchema: {
-          job_id: completable(
-            z
-              .string()
-              .regex(/^[0-9]+(_[0-9]+)?$/)
-              .describe(JOB_DESCRIPTION),
-            (value) => completeJobId(deps, value),
-          ),
+  arguments: [
+    {
+      name: 'job_id',
+      description: JOB_DESCRIPTION,
+      isRequired: true,
+      pattern: /^[0-9]+(_[0-9]+)?$/,
+      complete: completeJobId,
+    },
+  ],
+  build(args, deps, extra) {
+    // Required: the SDK refused the call without it.
+    const jobId = args.job_id!;
+    return guard(deps, jobUri(jobId), async () => {
+      const [status] = await deps.jobs.status([jobId], { signal: extra.signal });
+      if (!status || isUnknownJob(status)) throw jobNotFound(jobId);
+      const files = (await deps.jobs.listLogFiles(jobId)).filter(
+        (f) => f.endsWith('.err') || f === 'log.out',
+      );
+      const messages: PromptMessage[] = [
+        {
+          role: 'user',
+          content: {
+            type: 'resource',
+            resource: {
+              uri: jobUri(jobId),
+              mimeType: 'application/json',
+              text: JSON.stringify(status, null, 2),
+            },
+          },
         },
-      },
-      ({ job_id: jobId }, extra) =>
-        guard(deps, jobUri(jobId), async () => {
-          const [status] = await deps.jobs.status([jobId], { signal: extra.signal });
-          if (!status || isUnknownJob(status)) throw jobNotFound(jobId);
-          const files = (await deps.jobs.listLogFiles(jobId)).filter(
-            (f) => f.endsWith('.err') || f === 'log.out',
-          );
-          const messages: PromptMessage[] = [
-            {
-              role: 'user',
-              content: {
-                type: 'resource',
-                resource: {
-                  uri: jobUri(jobId),
-                  mimeType: 'application/json',
-                  text: JSON.stringify(status, null, 2),
-                },
-              },
-            },
-          ];
-          for (const file of files.slice(0, MAX_LOGS)) {
-            const chunk = await deps.jobs.readLog(jobId, file, {
-              tailLines: TAIL_LINES,
-              signal: extra.signal,
-            });
-            if (chunk.is_missing || chunk.text === '') continue;
-            messages.push({
-              role: 'user',
-              content: {
-                type: 'resource',
-                resource: { uri: logUri(jobId, file), mimeType: 'text/plain', text: chunk.text },
-              },
-            });
-          }
-          const hint = status.failure_hint
-            ? `sml-mcp already matched a known failure: ${status.failure_hint.signature} in ${status.failure_hint.file} ("${status.failure_hint.line}"): ${status.failure_hint.cause} Suggested fix: ${status.failure_hint.fix}`
-            : 'No known failure signature matched yet.';
-          messages.push({
-            role: 'user',
-            content: {
-              type: 'text',
-              text: [
-                `Diagnose job ${jobId} (${status.served_model_name || 'unknown model'} on ${status.system}): it is ${status.phase}${status.end_reason ? ` (${status.end_reason})` : ''}, SLURM state ${status.slurm_state}${status.slurm_reason ? ` (${status.slurm_reason})` : ''}, ${status.replicas_healthy}/${status.replicas_expected} replicas healthy.`,
-                hint,
-                `Known signatures: ${describeKnownFailures()}. A PENDING job waits for resources or a reservation (see slurm_reason).`,
-                'Using the status and log tails above (read more with the logs tool, e.g. replica_<r>.err with tail_lines), explain in plain words what went wrong, where (file and line), and the concrete fix (different layout from size_model, another environment, a corrected path). Do not relaunch or cancel without asking the user.',
-              ].join('\n'),
-            },
-          });
-          return redactPrompt(deps, { description: `Diagnose job ${jobId}`, messages });
-        }),
-    );
+      ];
+      for (const file of files.slice(0, MAX_LOGS)) {
+        const chunk = await deps.jobs.readLog(jobId, file, {
+          tailLines: TAIL_LINES,
+          signal: extra.signal,
+        });
+        if (chunk.is_missing || chunk.text === '') continue;
+        messages.push({
+          role: 'user',
+          content: {
+            type: 'resource',
+            resource: { uri: logUri(jobId, file), mimeType: 'text/plain', text: chunk.text },
+          },
+        });
+      }
+      const hint = status.failure_hint
+        ? `sml-mcp already matched a known failure: ${status.failure_hint.signature} in ${status.failure_hint.file} ("${status.failure_hint.line}"): ${status.failure_hint.cause} Suggested fix: ${status.failure_hint.fix}`
+        : 'No known failure signature matched yet.';
+      messages.push({
+        role: 'user',
+        content: {
+          type: 'text',
+          text: [
+            `Diagnose job ${jobId} (${status.served_model_name || 'unknown model'} on ${status.system}): it is ${status.phase}${status.end_reason ? ` (${status.end_reason})` : ''}, SLURM state ${status.slurm_state}${status.slurm_reason ? ` (${status.slurm_reason})` : ''}, ${status.replicas_healthy}/${status.replicas_expected} replicas healthy.`,
+            hint,
+            `Known signatures: ${describeKnownFailures()}. A PENDING job waits for resources or a reservation (see slurm_reason).`,
+            'Using the status and log tails above (read more with the logs tool, e.g. replica_<r>.err with tail_lines), explain in plain words what went wrong, where (file and line), and the concrete fix (different layout from size_model, another environment, a corrected path). Do not relaunch or cancel without asking the user.',
+          ].join('\n'),
+        },
+      });
+      return { description: `Diagnose job ${jobId}`, messages };
+    });
   },
 });

@@ -1,6 +1,6 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { ServerDeps } from '../server/deps.js';
-import type { PromptDefinition } from './define-prompt.js';
+import { type PromptDefinition, registerPrompt } from './define-prompt.js';
 import { deployModelPrompt } from './deploy-model.js';
 import { diagnoseJobPrompt } from './diagnose-job.js';
 import { rightSizePrompt } from './right-size.js';
@@ -12,5 +12,5 @@ export const allPrompts: readonly PromptDefinition[] = [
 ];
 
 export function registerPrompts(mcp: McpServer, deps: ServerDeps): void {
-  for (const prompt of allPrompts) prompt.register(mcp, deps);
+  for (const prompt of allPrompts) registerPrompt(mcp, deps, prompt);
 }
