@@ -70,6 +70,17 @@ export async function assertJobExists(deps: ServerDeps, jobId: string): Promise<
   if (isUnknownJob(status)) throw jobNotFound(jobId);
 }
 
+/** The `list` of a per-job template: the resources of the most recent jobs, `entriesOf` giving each job's. */
+export async function listPerJob(
+  deps: ServerDeps,
+  entriesOf: (jobId: string) => Promise<{ uri: string; name: string }[]> | { uri: string; name: string }[],
+  mimeType: string,
+): Promise<{ resources: { uri: string; name: string; mimeType: string }[] }> {
+  const jobIds = (await deps.jobs.knownJobIds()).slice(0, LISTED_JOBS);
+  const perJob = await Promise.all(jobIds.map(async (id) => await entriesOf(id)));
+  return { resources: perJob.flat().map((entry) => ({ ...entry, mimeType })) };
+}
+
 export async function completeJobId(deps: ServerDeps, prefix: string): Promise<string[]> {
   try {
     return (await deps.jobs.knownJobIds()).filter((id) => id.startsWith(prefix));

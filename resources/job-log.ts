@@ -4,7 +4,7 @@ import {
   completeJobId,
   defineResource,
   guard,
-  LISTED_JOBS,
+  listPerJob,
   variable,
 } from './define-resource.js';
 import { LOG_TEMPLATE, logUri } from './uris.js';
@@ -24,19 +24,16 @@ export const jobLogResource = defineResource({
     mcp.registerResource(
       this.name,
       new ResourceTemplate(LOG_TEMPLATE, {
-        list: async () => {
-          const jobIds = (await deps.jobs.knownJobIds()).slice(0, LISTED_JOBS);
-          const perJob = await Promise.all(
-            jobIds.map(async (id) =>
+        list: () =>
+          listPerJob(
+            deps,
+            async (id) =>
               (await deps.jobs.listLogFiles(id)).map((file) => ({
                 uri: logUri(id, file),
                 name: `job ${id} ${file}`,
-                mimeType: 'text/plain',
               })),
-            ),
-          );
-          return { resources: perJob.flat() };
-        },
+            this.mimeType,
+          ),
         complete: {
           id: (value) => completeJobId(deps, value),
           file: async (value, context) => {

@@ -5,7 +5,7 @@ import {
   defineResource,
   guard,
   json,
-  LISTED_JOBS,
+  listPerJob,
   variable,
 } from './define-resource.js';
 import { METRICS_TEMPLATE, metricsUri } from './uris.js';
@@ -22,13 +22,8 @@ export const jobMetricsResource = defineResource({
     mcp.registerResource(
       this.name,
       new ResourceTemplate(METRICS_TEMPLATE, {
-        list: async () => ({
-          resources: (await deps.jobs.knownJobIds()).slice(0, LISTED_JOBS).map((id) => ({
-            uri: metricsUri(id),
-            name: `job ${id} metrics`,
-            mimeType: 'application/json',
-          })),
-        }),
+        list: () =>
+          listPerJob(deps, (id) => [{ uri: metricsUri(id), name: `job ${id} metrics` }], this.mimeType),
         complete: { id: (value) => completeJobId(deps, value) },
       }),
       { title: this.title, description: this.description, mimeType: this.mimeType },

@@ -1,6 +1,6 @@
 import { ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { SmlError } from '../src/errors.js';
-import { completeJobId, defineResource, guard, LISTED_JOBS, variable } from './define-resource.js';
+import { completeJobId, defineResource, guard, listPerJob, variable } from './define-resource.js';
 import { SCRIPT_TEMPLATE, scriptUri } from './uris.js';
 
 const SHELL_MIME = 'text/x-shellscript';
@@ -17,19 +17,16 @@ export const jobScriptResource = defineResource({
     mcp.registerResource(
       this.name,
       new ResourceTemplate(SCRIPT_TEMPLATE, {
-        list: async () => {
-          const jobIds = (await deps.jobs.knownJobIds()).slice(0, LISTED_JOBS);
-          const perJob = await Promise.all(
-            jobIds.map(async (id) =>
+        list: () =>
+          listPerJob(
+            deps,
+            async (id) =>
               Object.keys(await deps.jobs.scripts(id).catch(() => ({}))).map((script) => ({
                 uri: scriptUri(id, script),
                 name: `job ${id} ${script}`,
-                mimeType: SHELL_MIME,
               })),
-            ),
-          );
-          return { resources: perJob.flat() };
-        },
+            SHELL_MIME,
+          ),
         complete: {
           id: (value) => completeJobId(deps, value),
           script: async (value, context) => {

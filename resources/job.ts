@@ -6,7 +6,7 @@ import {
   isUnknownJob,
   jobNotFound,
   json,
-  LISTED_JOBS,
+  listPerJob,
   variable,
 } from './define-resource.js';
 import { JOB_TEMPLATE, jobUri } from './uris.js';
@@ -23,13 +23,7 @@ export const jobResource = defineResource({
     mcp.registerResource(
       this.name,
       new ResourceTemplate(JOB_TEMPLATE, {
-        list: async () => ({
-          resources: (await deps.jobs.knownJobIds()).slice(0, LISTED_JOBS).map((id) => ({
-            uri: jobUri(id),
-            name: `job ${id}`,
-            mimeType: 'application/json',
-          })),
-        }),
+        list: () => listPerJob(deps, (id) => [{ uri: jobUri(id), name: `job ${id}` }], this.mimeType),
         complete: { id: (value) => completeJobId(deps, value) },
       }),
       { title: this.title, description: this.description, mimeType: this.mimeType },
