@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import type { CancelResultView } from '../../src/jobs/types.js';
-import { type GlobalOptions, openToolCaller } from './context.js';
 import { printJson, printOut } from './print.js';
 import { runCommand } from './run.js';
 
@@ -17,30 +16,25 @@ export function registerCancelCommand(program: Command): void {
     .option('--only-this-job', 'In a chain, cancel only this job and let its successor take over')
     .option('--allow-foreign', 'Also cancel a job that sml-mcp did not launch')
     .action(async (job: string, options: { yes?: boolean; onlyThisJob?: boolean; allowForeign?: boolean }) =>
-      runCommand(program, async (global: GlobalOptions) => {
-        const tools = await openToolCaller(global);
-        try {
-          const { structured } = await tools.call<{
-            outcome: string;
-            summary: string;
-            results: CancelResultView[];
-          }>('cancel', {
-            job_id: job,
-            confirm: options.yes ? true : undefined,
-            whole_chain: !options.onlyThisJob,
-            allow_foreign: options.allowForeign ? true : undefined,
-          });
-          if (global.json) return printJson(structured);
-          if (structured.outcome === 'declined') return printOut(`Not cancelled: ${structured.summary}`);
-          for (const result of structured.results) {
-            printOut(
-              result.already_ended
-                ? (result.note ?? `Job ${result.job_id} had already ended; nothing to cancel.`)
-                : `Job ${result.job_id} cancelled.`,
-            );
-          }
-        } finally {
-          await tools.close();
+      runCommand(program, async (tools, global) => {
+        const { structured } = await tools.call<{
+          outcome: string;
+          summary: string;
+          results: CancelResultView[];
+        }>('cancel', {
+          job_id: job,
+          confirm: options.yes ? true : undefined,
+          whole_chain: !options.onlyThisJob,
+          allow_foreign: options.allowForeign ? true : undefined,
+        });
+        if (global.json) return printJson(structured);
+        if (structured.outcome === 'declined') return printOut(`Not cancelled: ${structured.summary}`);
+        for (const result of structured.results) {
+          printOut(
+            result.already_ended
+              ? (result.note ?? `Job ${result.job_id} had already ended; nothing to cancel.`)
+              : `Job ${result.job_id} cancelled.`,
+          );
         }
       }),
     );

@@ -1,5 +1,4 @@
 import { type Command, Option } from 'commander';
-import { type GlobalOptions, openToolCaller } from './context.js';
 import { printJson, printOut } from './print.js';
 import { runCommand } from './run.js';
 
@@ -16,27 +15,22 @@ export function registerCatalogCommands(program: Command): void {
     .option('--search <text>', 'Only models whose id contains this text')
     .addOption(new Option('--framework <name>', 'Only recipes for this engine').choices(['sglang', 'vllm']))
     .action(async (options: { search?: string; framework?: string }) =>
-      runCommand(program, async (global: GlobalOptions) => {
-        const tools = await openToolCaller(global);
-        try {
-          const { structured } = await tools.call<ModelsResult>('list_models', {
-            search: options.search,
-            framework: options.framework,
-          });
-          if (global.json) return printJson(structured);
-          const width = Math.max(5, ...structured.models.map((m) => m.model.length));
-          printOut(
-            [
-              `${'MODEL'.padEnd(width)}  FRAMEWORK  NODES/REPLICA`,
-              ...structured.models.map(
-                (m) => `${m.model.padEnd(width)}  ${m.framework.padEnd(9)}  ${m.nodes_per_replica}`,
-              ),
-              `${structured.models.length} of ${structured.total} catalog entries`,
-            ].join('\n'),
-          );
-        } finally {
-          await tools.close();
-        }
+      runCommand(program, async (tools, global) => {
+        const { structured } = await tools.call<ModelsResult>('list_models', {
+          search: options.search,
+          framework: options.framework,
+        });
+        if (global.json) return printJson(structured);
+        const width = Math.max(5, ...structured.models.map((m) => m.model.length));
+        printOut(
+          [
+            `${'MODEL'.padEnd(width)}  FRAMEWORK  NODES/REPLICA`,
+            ...structured.models.map(
+              (m) => `${m.model.padEnd(width)}  ${m.framework.padEnd(9)}  ${m.nodes_per_replica}`,
+            ),
+            `${structured.models.length} of ${structured.total} catalog entries`,
+          ].join('\n'),
+        );
       }),
     );
 
@@ -44,15 +38,10 @@ export function registerCatalogCommands(program: Command): void {
     .command('systems')
     .description('List the systems (clusters) sml-mcp knows, with partitions and reservations when reachable')
     .action(async () =>
-      runCommand(program, async (global: GlobalOptions) => {
-        const tools = await openToolCaller(global);
-        try {
-          const { structured, text } = await tools.call('list_systems', {});
-          if (global.json) return printJson(structured);
-          printOut(text);
-        } finally {
-          await tools.close();
-        }
+      runCommand(program, async (tools, global) => {
+        const { structured, text } = await tools.call('list_systems', {});
+        if (global.json) return printJson(structured);
+        printOut(text);
       }),
     );
 }

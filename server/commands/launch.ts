@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { LaunchResultView } from '../../src/jobs/types.js';
 import { launchTool } from '../../tools/launch.js';
-import { type GlobalOptions, openToolCaller } from './context.js';
+import type { GlobalOptions } from './context.js';
 import { addSchemaOptions, schemaArguments } from './flags.js';
 import { printJson, printOut } from './print.js';
 import { runCommand } from './run.js';
@@ -21,16 +21,11 @@ export function registerLaunchCommand(program: Command): void {
   // --system/--partition/--account/--reservation are global options (they also set defaults).
   addSchemaOptions(command, LAUNCH_SHAPE, ['system', 'partition', 'account', 'reservation']);
   command.action(async (options: Record<string, unknown>) =>
-    runCommand(program, async (global: GlobalOptions) => {
+    runCommand(program, async (tools, global) => {
       const args = { ...schemaArguments(options, LAUNCH_SHAPE), ...launchDefaults(global) };
-      const tools = await openToolCaller(global);
-      try {
-        const { structured } = await tools.call<LaunchResultView>('launch', args);
-        if (global.json) printJson({ job_id: structured.job_ids[0] ?? null, ...structured });
-        else printOut(describeForPerson(structured));
-      } finally {
-        await tools.close();
-      }
+      const { structured } = await tools.call<LaunchResultView>('launch', args);
+      if (global.json) printJson({ job_id: structured.job_ids[0] ?? null, ...structured });
+      else printOut(describeForPerson(structured));
     }),
   );
 }

@@ -1,6 +1,5 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import type { JobStatusView, LogChunkView } from '../../src/jobs/types.js';
-import { type GlobalOptions, openToolCaller } from './context.js';
 import { printJson } from './print.js';
 import { runCommand } from './run.js';
 
@@ -16,37 +15,32 @@ export function registerLogsCommand(program: Command): void {
     .option('--tail <lines>', 'Only the last N lines (default 100 without -f)', parseLines)
     .option('-f, --follow', 'Keep printing new output until the job ends (Ctrl-C to stop)')
     .action(async (job: string, options: { file: string; tail?: number; follow?: boolean }) =>
-      runCommand(program, async (global: GlobalOptions) => {
-        const tools = await openToolCaller(global);
-        try {
-          const first = await tools.call<LogChunkView & { files: string[] }>('logs', {
-            job_id: job,
-            file: options.file,
-            tail_lines: options.tail ?? 100,
-          });
-          if (global.json && !options.follow) return printJson(first.structured);
-          process.stdout.write(first.structured.text);
-          if (!options.follow) return;
-          let cursor = first.structured.next_cursor;
-          for (;;) {
-            const chunk = await tools.call<LogChunkView>('logs', { job_id: job, file: options.file, cursor });
-            process.stdout.write(chunk.structured.text);
-            cursor = chunk.structured.next_cursor;
-            if (chunk.structured.has_more) continue;
-            const { structured } = await tools.call<{ jobs: JobStatusView[] }>('status', { job_ids: [job] });
-            if (structured.jobs[0]?.phase === 'ended') {
-              const last = await tools.call<LogChunkView>('logs', {
-                job_id: job,
-                file: options.file,
-                cursor,
-              });
-              process.stdout.write(last.structured.text);
-              return;
-            }
-            await new Promise((resolve) => setTimeout(resolve, FOLLOW_INTERVAL_MS));
+      runCommand(program, async (tools, global) => {
+        const first = await tools.call<LogChunkView & { files: string[] }>('logs', {
+          job_id: job,
+          file: options.file,
+          tail_lines: options.tail ?? 100,
+        });
+        if (global.json && !options.follow) return printJson(first.structured);
+        process.stdout.write(first.structured.text);
+        if (!options.follow) return;
+        let cursor = first.structured.next_cursor;
+        for (;;) {
+          const chunk = await tools.call<LogChunkView>('logs', { job_id: job, file: options.file, cursor });
+          process.stdout.write(chunk.structured.text);
+          cursor = chunk.structured.next_cursor;
+          if (chunk.structured.has_more) continue;
+          const { structured } = await tools.call<{ jobs: JobStatusView[] }>('status', { job_ids: [job] });
+          if (structured.jobs[0]?.phase === 'ended') {
+            const last = await tools.call<LogChunkView>('logs', {
+              job_id: job,
+              file: options.file,
+              cursor,
+            });
+            process.stdout.write(last.structured.text);
+            return;
           }
-        } finally {
-          await tools.close();
+          await new Promise((resolve) => setTimeout(resolve, FOLLOW_INTERVAL_MS));
         }
       }),
     );

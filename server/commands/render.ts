@@ -3,7 +3,6 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { LaunchResultView } from '../../src/jobs/types.js';
 import { launchTool } from '../../tools/launch.js';
-import { type GlobalOptions, openToolCaller } from './context.js';
 import { addSchemaOptions, schemaArguments } from './flags.js';
 import { launchDefaults } from './launch.js';
 import { printErr, printJson, printOut } from './print.js';
@@ -29,29 +28,23 @@ export function registerRenderCommand(program: Command): void {
     'idempotency_key',
   ]);
   command.action(async (options: Record<string, unknown>) =>
-    runCommand(program, async (global: GlobalOptions) => {
+    runCommand(program, async (tools, global) => {
       const args = { ...schemaArguments(options, SHAPE), ...launchDefaults(global), dry_run: true };
-      const tools = await openToolCaller(global);
-      try {
-        const { structured } = await tools.call<LaunchResultView>('launch', args);
-        const dir = resolve(String(options.out));
-        await mkdir(dir, { recursive: true });
-        // master.sh first: it is what would be submitted; the rest is what it extracts.
-        const names = Object.keys(structured.scripts ?? {}).sort(
-          (a, b) => Number(b === 'master.sh') - Number(a === 'master.sh') || a.localeCompare(b),
-        );
-        for (const name of names) {
-          const path = join(dir, name);
-          await writeFile(path, structured.scripts![name]!);
-          await chmod(path, 0o755);
-        }
-        for (const warning of structured.warnings) printErr(`warning: ${warning}`);
-        if (global.json)
-          printJson({ out: dir, files: names, served_model_name: structured.served_model_name });
-        else printOut([`Wrote ${names.length} file(s) to ${dir}:`, ...names.map((n) => `  ${n}`)].join('\n'));
-      } finally {
-        await tools.close();
+      const { structured } = await tools.call<LaunchResultView>('launch', args);
+      const dir = resolve(String(options.out));
+      await mkdir(dir, { recursive: true });
+      // master.sh first: it is what would be submitted; the rest is what it extracts.
+      const names = Object.keys(structured.scripts ?? {}).sort(
+        (a, b) => Number(b === 'master.sh') - Number(a === 'master.sh') || a.localeCompare(b),
+      );
+      for (const name of names) {
+        const path = join(dir, name);
+        await writeFile(path, structured.scripts![name]!);
+        await chmod(path, 0o755);
       }
+      for (const warning of structured.warnings) printErr(`warning: ${warning}`);
+      if (global.json) printJson({ out: dir, files: names, served_model_name: structured.served_model_name });
+      else printOut([`Wrote ${names.length} file(s) to ${dir}:`, ...names.map((n) => `  ${n}`)].join('\n'));
     }),
   );
 }

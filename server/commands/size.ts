@@ -1,5 +1,5 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { type GlobalOptions, openToolCaller } from './context.js';
+import { SmlError } from '../../src/errors.js';
 import { printJson, printOut } from './print.js';
 import { runCommand } from './run.js';
 
@@ -39,29 +39,24 @@ export function registerSizeCommand(program: Command): void {
           objective?: string;
         },
       ) =>
-        runCommand(program, async (global: GlobalOptions) => {
+        runCommand(program, async (tools, global) => {
           if (options.gpu && global.system) {
-            throw new InvalidArgumentError(
-              'Give --gpu or --system, not both: --gpu sizes for a GPU type, --system for a cluster profile.',
-            );
-          }
-          const tools = await openToolCaller(global);
-          try {
-            const { structured, text } = await tools.call('size_model', {
-              model,
-              system: options.gpu ? undefined : global.system,
-              gpu: options.gpu,
-              gpus_per_node: options.gpusPerNode,
-              framework: options.framework,
-              context_length: options.context,
-              concurrency: options.concurrency,
-              objective: options.objective,
+            throw new SmlError('INVALID_ARGUMENT', 'Give --gpu or --system, not both.', {
+              hint: '--gpu sizes for a GPU type, --system for a cluster profile.',
             });
-            if (global.json) return printJson(structured);
-            printOut(text);
-          } finally {
-            await tools.close();
           }
+          const { structured, text } = await tools.call('size_model', {
+            model,
+            system: options.gpu ? undefined : global.system,
+            gpu: options.gpu,
+            gpus_per_node: options.gpusPerNode,
+            framework: options.framework,
+            context_length: options.context,
+            concurrency: options.concurrency,
+            objective: options.objective,
+          });
+          if (global.json) return printJson(structured);
+          printOut(text);
         }),
     );
 }

@@ -1,6 +1,7 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { SmlError } from '../../src/errors.js';
 import type { JobStatusView } from '../../src/jobs/types.js';
-import { type GlobalOptions, openToolCaller } from './context.js';
+import type { GlobalOptions } from './context.js';
 import { EXIT, printErr, printJson, printOut } from './print.js';
 import { runCommand } from './run.js';
 
@@ -32,39 +33,36 @@ export function registerStatusCommand(program: Command): void {
     )
     .option('--timeout <seconds>', 'Longest wait (default 1800)', parseSeconds, 1800)
     .action(async (jobs: string[], options: { wait?: string; timeout: number }) =>
-      runCommand(program, async (global: GlobalOptions) => {
-        const tools = await openToolCaller(global);
-        try {
-          const jobIds = jobs.length > 0 ? jobs : undefined;
-          if (!options.wait) {
-            const { structured } = await tools.call<StatusResult>('status', { job_ids: jobIds });
+      runCommand(program, async (tools, global) => {
+        const jobIds = jobs.length > 0 ? jobs : undefined;
+        if (!options.wait) {
+          const { structured } = await tools.call<StatusResult>('status', { job_ids: jobIds });
+          print(structured, global);
+          return EXIT.ok;
+        }
+        if (!jobIds)
+          throw new SmlError('INVALID_ARGUMENT', '--wait needs job ids.', {
+            hint: 'For example: sml-mcp status 12345 --wait serving',
+          });
+        const deadline = Date.now() + options.timeout * 1000;
+        for (;;) {
+          const remaining = Math.max(1, Math.ceil((deadline - Date.now()) / 1000));
+          const { structured } = await tools.call<StatusResult>(
+            'status',
+            { job_ids: jobIds, wait_until: options.wait, timeout_s: Math.min(ROUND_S, remaining) },
+            { onProgress: (message) => printErr(message) },
+          );
+          const wait = structured.wait!;
+          if (wait.reached || !wait.timed_out || Date.now() >= deadline) {
             print(structured, global);
-            return EXIT.ok;
-          }
-          if (!jobIds)
-            throw new InvalidArgumentError('--wait needs job ids: sml-mcp status JOB --wait serving');
-          const deadline = Date.now() + options.timeout * 1000;
-          for (;;) {
-            const remaining = Math.max(1, Math.ceil((deadline - Date.now()) / 1000));
-            const { structured } = await tools.call<StatusResult>(
-              'status',
-              { job_ids: jobIds, wait_until: options.wait, timeout_s: Math.min(ROUND_S, remaining) },
-              { onProgress: (message) => printErr(message) },
-            );
-            const wait = structured.wait!;
-            if (wait.reached || !wait.timed_out || Date.now() >= deadline) {
-              print(structured, global);
-              if (wait.reached) return EXIT.ok;
-              if (wait.timed_out) {
-                printErr(`Timed out after ${options.timeout} s before every job was ${options.wait}.`);
-                return EXIT.timeout;
-              }
-              printErr(`A job ended before it was ${options.wait}.`);
-              return EXIT.endedFirst;
+            if (wait.reached) return EXIT.ok;
+            if (wait.timed_out) {
+              printErr(`Timed out after ${options.timeout} s before every job was ${options.wait}.`);
+              return EXIT.timeout;
             }
+            printErr(`A job ended before it was ${options.wait}.`);
+            return EXIT.endedFirst;
           }
-        } finally {
-          await tools.close();
         }
       }),
     );

@@ -66,6 +66,20 @@ describe('sml-mcp render', () => {
   });
 });
 
+describe('sml-mcp argument checks', () => {
+  it.each([
+    [
+      ['size', 'x', '--gpu', 'H100', '--system', 'clariden'],
+      /^\[INVALID_ARGUMENT\] Give --gpu or --system, not both/,
+    ],
+    [['status', '--wait', 'serving'], /^\[INVALID_ARGUMENT\] --wait needs job ids/],
+  ])('refuses %j as bad input, not as an internal error', async (args, pattern) => {
+    const result = await sml(args);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr.trim()).toMatch(pattern);
+  });
+});
+
 describe('sml-mcp models and size', () => {
   it('lists the catalog as JSON', async () => {
     const result = await sml(['models', '--search', 'Kimi', '--json']);
