@@ -58,6 +58,8 @@ export class JobService implements JobServiceApi {
   private readonly workingDirs = new Map<string, Promise<string>>();
   /** Hints of ended jobs never change; read their logs once. */
   private readonly endedHints = new Map<string, JobStatusView['failure_hint']>();
+  /** Error-log tails of starting jobs by path, re-read only when the file grew (status is polled). */
+  private readonly errorTails = new Map<string, { size: number; text: string }>();
 
   constructor(private readonly deps: JobServiceDeps) {}
 
@@ -383,11 +385,12 @@ export class JobService implements JobServiceApi {
       lifecycle.end_reason !== 'cancelled' &&
       lifecycle.end_reason !== 'completed'
     ) {
-      failureHint = this.endedHints.get(ref.jobId) ?? null;
       if (!this.endedHints.has(ref.jobId)) {
-        failureHint = diagnoseFailure(await this.readErrorTails(scheduler, logDir, layout, signal), info);
-        this.endedHints.set(ref.jobId, failureHint);
+        const tails = await this.readErrorTails(scheduler, logDir, layout, signal);
+        this.endedHints.set(ref.jobId, diagnoseFailure(tails, info));
+        this.forgetErrorTails(logDir);
       }
+      failureHint = this.endedHints.get(ref.jobId) ?? null;
     } else if (lifecycle.phase === 'starting' || lifecycle.phase === 'degraded') {
       // A replica that crashed while the job still runs shows up here before SLURM ends the job.
       failureHint = diagnoseFailure(await this.readErrorTails(scheduler, logDir, layout, signal), info);
@@ -453,11 +456,21 @@ export class JobService implements JobServiceApi {
       const path = `${logDir}/${file}`;
       const size = await scheduler.fileSize(path, { signal });
       if (!size) continue;
-      const start = Math.max(0, size - DIAGNOSIS_TAIL_BYTES);
-      const chunk = await scheduler.readFile(path, start, size - start, { signal });
-      texts.push({ file, text: decodeUtf8Prefix(skipContinuationBytes(chunk.data, start > 0), true).text });
+      let tail = this.errorTails.get(path);
+      if (tail?.size !== size) {
+        const start = Math.max(0, size - DIAGNOSIS_TAIL_BYTES);
+        const chunk = await scheduler.readFile(path, start, size - start, { signal });
+        tail = { size, text: decodeUtf8Prefix(skipContinuationBytes(chunk.data, start > 0), true).text };
+        this.errorTails.set(path, tail);
+      }
+      texts.push({ file, text: tail.text });
     }
     return texts;
+  }
+
+  private forgetErrorTails(logDir: string): void {
+    for (const path of this.errorTails.keys())
+      if (path.startsWith(`${logDir}/`)) this.errorTails.delete(path);
   }
 }
 
