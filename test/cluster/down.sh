@@ -8,6 +8,8 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source-path=SCRIPTDIR source=env.sh
 source "$HERE/env.sh"
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$HERE/lib.sh"
 RUN=$SML_CLUSTER_STATE/run
 LOCK_FILE=/run/lock/sml-cluster.lock
 PURGE=no
@@ -20,21 +22,6 @@ PURGE=no
 mkdir -p "$(dirname "$LOCK_FILE")"
 exec 9>"$LOCK_FILE"
 flock -w 600 9
-
-stop_pidfile() {
-  local file=$1 name=$2 pid i
-  [[ -s $file ]] || return 0
-  pid=$(<"$file")
-  if [[ $pid =~ ^[0-9]+$ && -r /proc/$pid/comm && $(</proc/"$pid"/comm) == "$name" ]]; then
-    kill "$pid" 2>/dev/null || true
-    for ((i = 0; i < 50; i++)); do
-      [[ -d /proc/$pid ]] || break
-      sleep 0.1
-    done
-    if [[ -d /proc/$pid ]]; then kill -9 "$pid" 2>/dev/null || true; fi
-  fi
-  rm -f "$file"
-}
 
 if [[ -f $SLURM_CONF ]] && scontrol ping 2>/dev/null | grep -q 'is UP'; then
   scancel --full --quiet --user=root 2>/dev/null || true
