@@ -116,6 +116,18 @@ const SQUEUE_FORMAT = [
 ];
 const QOS_LIMIT = /(QOS|Assoc)(Max|Min)\w*Limit/;
 
+const ENDED_JOB_STATES = new Set([
+  'COMPLETED',
+  'CANCELLED',
+  'FAILED',
+  'TIMEOUT',
+  'NODE_FAIL',
+  'PREEMPTED',
+  'OUT_OF_MEMORY',
+  'BOOT_FAIL',
+  'DEADLINE',
+]);
+
 export class SlurmCluster {
   constructor(private readonly options: SlurmOptions) {}
 
@@ -233,6 +245,20 @@ export class SlurmCluster {
       const known = merged.get(job.jobId);
       if (!known || job.status.state === 'PENDING') merged.set(job.jobId, job);
     }
+    // A job that just ended may be in squeue before slurmdbd recorded it; slurmrestd would still
+    // give its exit code, so ask the controller for those.
+    const withoutExitCode = [...merged.values()].filter(
+      (job) => job.status.exitCode === null && ENDED_JOB_STATES.has(job.status.state),
+    );
+    await Promise.all(
+      withoutExitCode.map(async (job) => {
+        const shown = await this.run('scontrol', ['-o', 'show', 'job', job.jobId]);
+        const exit = /\bExitCode=(\d+):(\d+)/.exec(shown.stdout);
+        if (!exit) return;
+        job.status.exitCode = Number(exit[1]);
+        job.status.interruptSignal = Number(exit[2]);
+      }),
+    );
     return [...merged.values()];
   }
 
