@@ -565,10 +565,19 @@ describeOnCluster('FirecREST double: status and compute endpoints on the local c
     expect(submitted.status).toBe(201);
     const { jobId } = z.strictObject({ jobId: z.string().regex(/^\d+$/) }).parse(submitted.json());
 
-    const one = JobsBody.parse((await call('GET', `/compute/daint/jobs/${jobId}`)).json());
-    expect(one.jobs[0]).toMatchObject({ jobId, name: JOB_NAME, workingDirectory: double.home });
-    expect(['PENDING', 'RUNNING', 'CONFIGURING']).toContain(one.jobs[0]!.status.state);
-    expect(one.jobs[0]!.time.limit).toBe(300);
+    // Until a job starts, SLURM's accounting row is a placeholder (name `allocation`, no working
+    // directory, PENDING); when squeue already shows the job started, the merge lets that row win
+    // for a moment (§5: the sacct row wins unless squeue's is PENDING), as the real server does.
+    const one = await waitFor(
+      async () => {
+        const job = JobsBody.parse((await call('GET', `/compute/daint/jobs/${jobId}`)).json()).jobs[0]!;
+        return job.name === 'allocation' ? undefined : job;
+      },
+      { timeoutMs: 10_000, what: `job ${jobId} past its placeholder accounting row` },
+    );
+    expect(one).toMatchObject({ jobId, name: JOB_NAME, workingDirectory: double.home });
+    expect(['PENDING', 'RUNNING', 'CONFIGURING']).toContain(one.status.state);
+    expect(one.time.limit).toBe(300);
 
     const listed = JobsBody.parse(
       (await call('GET', '/compute/daint/jobs?allusers=false&account=&time_window=1h')).json(),

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { SlurmCliScheduler } from '../../src/scheduler/slurm/backend.js';
 import {
   FIELD_SEPARATOR,
   parseKeyValueLine,
@@ -13,6 +14,7 @@ import {
   SACCT_FIELDS,
   SQUEUE_FORMAT,
 } from '../../src/scheduler/slurm/parse.js';
+import type { ClusterRunner } from '../../src/scheduler/slurm/runner.js';
 
 /** Output captured from the local SLURM 22.05.8 cluster of test/cluster (SLURM_TIME_FORMAT=standard). */
 function fixture(name: string): string {
@@ -132,6 +134,41 @@ describe('sacct output', () => {
     expect(parseSacctOutput(`${first}\n${second}\n`)).toMatchObject([
       { jobId: '5', state: 'RUNNING', nodes: ['n2'] },
     ]);
+  });
+});
+
+describe('a job id that accounting holds twice (a controller that lost its state reuses ids)', () => {
+  const record = (state: string, name: string, submit: string, nodes = '') =>
+    ['7', state, 'None', name, '', 'root', 'a', 'normal', submit, '', '', '', nodes, '0:0'].join(
+      FIELD_SEPARATOR,
+    );
+
+  it('sacct: the newest submission wins, whatever the line order', () => {
+    const older = record('COMPLETED', 'old', '2026-11-20T10:00:00', 'n1');
+    const newer = record('RUNNING', 'new', '2026-11-28T10:00:00', 'n2');
+    expect(parseSacctOutput(`${newer}\n${older}\n`)).toMatchObject([{ name: 'new', nodes: ['n2'] }]);
+    expect(parseSacctOutput(`${older}\n${newer}\n`)).toMatchObject([{ name: 'new', nodes: ['n2'] }]);
+  });
+
+  it("statuses: an older accounting record does not overwrite squeue's job", async () => {
+    const squeueLine = ['7', 'COMPLETED', 'None', 'new', 'tag', 'root', 'a', 'normal']
+      .concat(['2026-11-28T10:00:00', '2026-11-28T10:00:01', '2026-11-28T10:00:09', '5:00', 'n2'])
+      .join(FIELD_SEPARATOR);
+    // slurmdbd has not recorded the new job yet: sacct only knows the old one.
+    const sacctLine = record('FAILED', 'old', '2026-11-20T10:00:00', 'n1').replace(/0:0$/, '3:0');
+    const answers: Record<string, string> = { squeue: squeueLine, sacct: sacctLine };
+    const runner: ClusterRunner = {
+      kind: 'local',
+      target: 'a scripted cluster',
+      run: async (argv) => ({ exitCode: 0, stdout: Buffer.from(`${answers[argv[0]!] ?? ''}\n`), stderr: '' }),
+      readRange: async () => ({ data: Buffer.alloc(0), size: 0 }),
+      fileSize: async () => undefined,
+      writeFile: async () => {},
+      mkdir: async () => {},
+    };
+    const job = (await new SlurmCliScheduler(runner).statuses(['7'])).get('7');
+    expect(job).toMatchObject({ name: 'new', state: 'COMPLETED', nodes: ['n2'] });
+    expect(job?.exitCode).toBeUndefined();
   });
 });
 

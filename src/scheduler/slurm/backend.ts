@@ -346,6 +346,8 @@ export class SlurmCliScheduler implements Scheduler {
 function mergeJob(found: Map<string, JobInfo>, job: JobInfo): void {
   const known = found.get(job.jobId);
   if (!known) return void found.set(job.jobId, job);
+  // Accounting may still hold an older job under a reused id: it says nothing about this one.
+  if (known.submitTime && job.submitTime && known.submitTime !== job.submitTime) return;
   // squeue's COMPLETING hides how the job ended; accounting's final state tells it.
   const hasFinalState = known.state === 'COMPLETING' && ENDED_STATES.has(job.state);
   const final = hasFinalState

@@ -85,12 +85,16 @@ export function parseSqueueOutput(stdout: string): JobInfo[] {
   return lines(stdout).map((line) => jobFromFields(line, 'squeue', count));
 }
 
-/** Lines of `sacct -X -n -P --delimiter=FIELD_SEPARATOR -o SACCT_FIELDS`; a later line for the same job wins. */
+/**
+ * Lines of `sacct -X -n -P --delimiter=FIELD_SEPARATOR -o SACCT_FIELDS`. Accounting can hold several
+ * jobs under one id (a controller that lost its state restarts its ids): the newest submission wins.
+ */
 export function parseSacctOutput(stdout: string): JobInfo[] {
   const byId = new Map<string, JobInfo>();
   for (const line of lines(stdout)) {
     const job = jobFromFields(line, 'sacct', SACCT_FIELDS.length);
-    byId.set(job.jobId, job);
+    const known = byId.get(job.jobId);
+    if (!known || (job.submitTime ?? '') >= (known.submitTime ?? '')) byId.set(job.jobId, job);
   }
   return [...byId.values()];
 }
