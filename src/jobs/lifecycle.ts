@@ -4,6 +4,13 @@ import type { EndReason, LifecyclePhase, ReplicaHealth } from './types.js';
 /** A report older than this no longer proves the replicas are up (SML's TUI uses the same 90 s). */
 export const HEALTH_REPORT_STALE_S = 90;
 
+/**
+ * How long a job submitted moments ago may be missing from the scheduler's answers before it counts
+ * as gone: FirecREST answers 404 for a short while after a submit (pyfirecrest waits 20 s) and can
+ * show SLURM's nameless placeholder row while the job starts.
+ */
+export const UNLISTED_GRACE_S = 60;
+
 export interface HealthReport {
   checked_at: number;
   replicas: ReplicaHealth[];
@@ -83,12 +90,17 @@ export function deriveLifecycle(
   report: HealthReport | undefined,
   replicasExpected: number,
   nowS: number = Date.now() / 1000,
+  submittedAtS?: number,
 ): Lifecycle {
   const age = report && report.checked_at > 0 ? Math.max(0, Math.round(nowS - report.checked_at)) : null;
   const healthy = report ? report.replicas.filter((r) => r.health === 'HEALTHY').length : 0;
   const base = { replicas_healthy: healthy, health_report_age_s: age };
-  // An ended job serves nothing, whatever its last health report said.
-  if (!info) return { ...base, replicas_healthy: 0, phase: 'ended', end_reason: 'unknown' };
+  if (!info) {
+    const isJustSubmitted = submittedAtS !== undefined && nowS - submittedAtS < UNLISTED_GRACE_S;
+    if (isJustSubmitted) return { ...base, replicas_healthy: 0, phase: 'queued', end_reason: null };
+    // An ended job serves nothing, whatever its last health report said.
+    return { ...base, replicas_healthy: 0, phase: 'ended', end_reason: 'unknown' };
+  }
   if (ENDED_STATES.has(info.state) || info.state === 'COMPLETING') {
     const reason =
       END_REASONS[info.state] ?? (info.exitCode && info.exitCode !== '0:0' ? 'failed' : 'completed');

@@ -378,7 +378,9 @@ export class JobService implements JobServiceApi {
     const logDir = await this.logDirOf(ref, scheduler);
     const isActive = info !== undefined && info.state !== 'PENDING';
     const report = isActive ? await this.readHealthReport(scheduler, logDir, layout, signal) : undefined;
-    const lifecycle = deriveLifecycle(info, report, replicasExpected, this.now() / 1000);
+    // The launch record is written just before its jobs are submitted.
+    const submittedAtS = ref.launch ? Date.parse(ref.launch.created_at) / 1000 : undefined;
+    const lifecycle = deriveLifecycle(info, report, replicasExpected, this.now() / 1000, submittedAtS);
     let failureHint: JobStatusView['failure_hint'] = null;
     if (
       lifecycle.phase === 'ended' &&

@@ -11,7 +11,8 @@ describeOnCluster('launch lifecycle through the FirecREST backend (double on the
   });
   defineLifecycleTests({
     makeScheduler: async () => {
-      double = await startDouble();
+      // Every job goes through both quirks of a fresh submit: a 404, then SLURM's placeholder row.
+      double = await startDouble({ jobNotFoundPolls: 1, placeholderPolls: 1 });
       return backendFor(double, { timeouts: { requestMs: 30_000, retryBudgetMs: 60_000 } });
     },
     cases: new Set(['single', 'router', 'chain', 'failures']),

@@ -171,6 +171,41 @@ describeOnCluster('FirecREST scheduler on the local cluster', () => {
     }
   });
 
+  it("leaves a job out while FirecREST shows SLURM's placeholder accounting row for it, then reports it", async () => {
+    const quirky = await startDouble({ placeholderPolls: 1 });
+    const client = backendFor(quirky);
+    try {
+      const dir = await client.workingDir();
+      const submitTagged = async (index: number) => {
+        const { jobId } = await client.submit({
+          script: sleepScript(5),
+          scriptPath: posix.join(dir, `placeholder${index}.sh`),
+          workingDir: dir,
+          tag: `sml-mcp:placeholder${RUN}:${index}`,
+        });
+        submitted.push(jobId);
+        return jobId;
+      };
+      const [one, two] = [await submitTagged(0), await submitTagged(1)];
+      // By id: the first read is the placeholder (no name, no tag), a later one the job itself
+      // (SLURM's own placeholder may linger a moment while the job starts).
+      expect((await client.statuses([one])).size).toBe(0);
+      const tagOf = async (ids: string[], id: string) => (await client.statuses(ids)).get(id)?.comment;
+      const what = 'the job behind the placeholder';
+      expect(await waitFor(() => tagOf([one], one), { timeoutMs: 10_000, what })).toBe(
+        `sml-mcp:placeholder${RUN}:0`,
+      );
+      // In a list: the placeholder is left out, and the job it hides is then read by id.
+      expect(await waitFor(() => tagOf([one, two], two), { timeoutMs: 10_000, what })).toBe(
+        `sml-mcp:placeholder${RUN}:1`,
+      );
+      expect(quirky.requests.some((r) => r.method === 'GET' && r.path.endsWith(`/jobs/${two}`))).toBe(true);
+    } finally {
+      await client.close();
+      await quirky.stop();
+    }
+  });
+
   it('answers statuses for unknown ids by leaving them out', async () => {
     const statuses = await backend.statuses(['987654321', 'not-an-id']);
     expect(statuses.size).toBe(0);

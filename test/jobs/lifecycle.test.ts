@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { deriveLifecycle, hasReached, parseHealthReport } from '../../src/jobs/lifecycle.js';
+import {
+  deriveLifecycle,
+  hasReached,
+  parseHealthReport,
+  UNLISTED_GRACE_S,
+} from '../../src/jobs/lifecycle.js';
 import type { JobInfo } from '../../src/scheduler/scheduler.js';
 
 const running: JobInfo = { jobId: '7', state: 'RUNNING', rawState: 'RUNNING' };
@@ -67,6 +72,16 @@ describe('deriveLifecycle', () => {
     );
     expect(reasons).toEqual(['completed', 'failed', 'timeout', 'node_fail', 'preempted', 'out_of_memory']);
     expect(deriveLifecycle(undefined, undefined, 1, now)).toMatchObject({
+      phase: 'ended',
+      end_reason: 'unknown',
+    });
+  });
+  it('counts a job the scheduler does not list yet as queued for a grace period after its submit', () => {
+    expect(deriveLifecycle(undefined, undefined, 1, now, now - 5)).toMatchObject({
+      phase: 'queued',
+      end_reason: null,
+    });
+    expect(deriveLifecycle(undefined, undefined, 1, now, now - UNLISTED_GRACE_S - 1)).toMatchObject({
       phase: 'ended',
       end_reason: 'unknown',
     });

@@ -75,6 +75,15 @@ function epochToIso(value: number | null | undefined): string | undefined {
   return typeof value === 'number' && value > 0 ? new Date(value * 1000).toISOString() : undefined;
 }
 
+/**
+ * SLURM's accounting row for a job that has not started: named `allocation`, no working directory.
+ * FirecREST lets it win over squeue's row for a moment after the job starts; it says nothing about
+ * the job (not even its tag), so it is read as "not listed yet", like a 404 right after a submit.
+ */
+export function isAccountingPlaceholder(job: JobEntry): boolean {
+  return job.name === 'allocation' && !job.workingDirectory && job.status.state.trim() === 'PENDING';
+}
+
 /** A FirecREST job object as the backend-neutral JobInfo. */
 export function toJobInfo(job: JobEntry): JobInfo {
   const rawState = job.status.state.trim();

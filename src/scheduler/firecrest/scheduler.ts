@@ -16,7 +16,13 @@ import type {
   SubmitResult,
 } from '../scheduler.js';
 import { FirecrestClient, type FirecrestClientOptions, type QueryValue } from './client.js';
-import { scriptJobName, taggedJobName, toJobInfo, withCommentDirective } from './jobs.js';
+import {
+  isAccountingPlaceholder,
+  scriptJobName,
+  taggedJobName,
+  toJobInfo,
+  withCommentDirective,
+} from './jobs.js';
 import { type RangeTransport, readRange, type TextEstimate } from './ranges.js';
 import {
   JobsAnswer,
@@ -411,7 +417,7 @@ export class FirecrestScheduler implements Scheduler {
     const entry = jobs.find((j) => j.jobId === jobId) ?? jobs[0];
     if (!entry) return undefined;
     this.seenJobIds.add(entry.jobId);
-    return toJobInfo(entry);
+    return isAccountingPlaceholder(entry) ? undefined : toJobInfo(entry);
   }
 
   private async listJobs(
@@ -429,10 +435,9 @@ export class FirecrestScheduler implements Scheduler {
       },
       options,
     );
-    return (answer.jobs ?? []).map((entry) => {
-      this.seenJobIds.add(entry.jobId);
-      return toJobInfo(entry);
-    });
+    const jobs = answer.jobs ?? [];
+    for (const entry of jobs) this.seenJobIds.add(entry.jobId);
+    return jobs.filter((entry) => !isAccountingPlaceholder(entry)).map(toJobInfo);
   }
 
   /** The id of the job submitted under `name` with `tag`, looked for a few times within the budget. */

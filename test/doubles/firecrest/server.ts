@@ -55,6 +55,12 @@ export interface FirecrestDoubleOptions {
   commandTimeoutMs?: number;
   /** Quirk: the first N polls of a freshly submitted job answer 404 `Job not found.` (default 0). */
   jobNotFoundPolls?: number;
+  /**
+   * Quirk: the first N reads of a freshly submitted job (by id or in a list) show SLURM's accounting
+   * placeholder for a job that has not started (name `allocation`, no working directory, PENDING),
+   * which the server's merge lets win while squeue already shows the job started (default 0).
+   */
+  placeholderPolls?: number;
 }
 
 export interface DoubleCounters {
@@ -193,6 +199,7 @@ class DoubleState {
   private readonly slurm: SlurmCluster;
   private readonly files: DoubleFiles;
   private readonly notFoundPolls = new Map<string, number>();
+  private readonly placeholderPolls = new Map<string, number>();
   private readonly socketBytes = new WeakMap<Socket, number>();
   private identity = { uid: '0', gid: '0', group: 'root', groups: [{ id: '0', name: 'root' }] };
   private readonly names = new Map<string, string>();
@@ -676,6 +683,8 @@ class DoubleState {
     );
     const polls = this.options.jobNotFoundPolls ?? 0;
     if (polls > 0) this.notFoundPolls.set(jobId, polls);
+    const placeholders = this.options.placeholderPolls ?? 0;
+    if (placeholders > 0) this.placeholderPolls.set(jobId, placeholders);
     return jsonReply(201, { jobId });
   }
 
@@ -703,7 +712,7 @@ class DoubleState {
       account: ctx.query.get('account') || undefined,
       since: TIME_WINDOWS[window],
     });
-    return jsonReply(200, { jobs });
+    return jsonReply(200, { jobs: jobs.map((job) => this.withPlaceholderQuirk(job)) });
   }
 
   private jobIdParam(ctx: Context): string {
@@ -726,7 +735,21 @@ class DoubleState {
     }
     const jobs: JobObject[] = await this.slurm.jobs({ jobId });
     if (jobs.length === 0) throw new HttpFailure(404, 'Job not found.');
-    return jsonReply(200, { jobs });
+    return jsonReply(200, { jobs: jobs.map((job) => this.withPlaceholderQuirk(job)) });
+  }
+
+  /** The job as SLURM's placeholder accounting row while its `placeholderPolls` last. */
+  private withPlaceholderQuirk(job: JobObject): JobObject {
+    const remaining = this.placeholderPolls.get(job.jobId);
+    if (remaining === undefined) return job;
+    if (remaining <= 1) this.placeholderPolls.delete(job.jobId);
+    else this.placeholderPolls.set(job.jobId, remaining - 1);
+    return {
+      ...job,
+      name: 'allocation',
+      workingDirectory: '',
+      status: { ...job.status, state: 'PENDING', stateReason: 'None', exitCode: null },
+    };
   }
 
   private async cancelJob(ctx: Context): Promise<Reply> {
