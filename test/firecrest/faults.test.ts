@@ -11,7 +11,7 @@ import { SmlError } from '../../src/errors.js';
 import type { FirecrestScheduler } from '../../src/scheduler/firecrest/index.js';
 import type { FirecrestDouble } from '../doubles/firecrest/index.js';
 import { describeOnCluster, runOnCluster } from '../helpers/cluster.js';
-import { backendFor, sleepScript, startDouble } from './harness.js';
+import { backendFor, sleepScript, startDouble, waitUntilListed } from './harness.js';
 
 /** Tags unique to this run: earlier runs' jobs stay listed for a while. */
 const RUN = Date.now().toString(36).slice(-6);
@@ -289,6 +289,7 @@ describeOnCluster('FirecREST client: faults around jobs on the local cluster', (
   it('rides out a 5xx burst during a status sweep', async () => {
     const first = await submitTagged(`sml-mcp:burst001${RUN}:0`);
     const second = await submitTagged(`sml-mcp:burst001${RUN}:1`);
+    await waitUntilListed(backend, [first.jobId, second.jobId]);
     double.resetCounters();
     double.faults.failNext(2, { status: 503, match: { path: '/compute/' } });
     double.faults.failNext(1, {

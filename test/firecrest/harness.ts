@@ -14,7 +14,7 @@ import {
   type FirecrestDoubleOptions,
   startFirecrestDouble,
 } from '../doubles/firecrest/index.js';
-import { clusterEnv } from '../helpers/cluster.js';
+import { clusterEnv, waitFor } from '../helpers/cluster.js';
 
 export async function startDouble(options: FirecrestDoubleOptions = {}): Promise<FirecrestDouble> {
   return startFirecrestDouble({ slurmEnv: { ...process.env, ...clusterEnv() }, ...options });
@@ -62,4 +62,15 @@ export async function fetchToken(double: FirecrestDouble): Promise<string> {
 /** A small batch script for the local cluster. */
 export function sleepScript(seconds: number, extra = ''): string {
   return `#!/bin/bash\n#SBATCH --job-name=sml_fc_test\n#SBATCH --time=00:05:00\n#SBATCH --output=slurm-%j.out\n${extra}echo started\nsleep ${seconds}\necho done\n`;
+}
+
+/**
+ * Wait until the backend lists every job: right after a submit SLURM shows a nameless placeholder
+ * row for a moment, which the backend leaves out (and then looks the job up by id).
+ */
+export async function waitUntilListed(backend: FirecrestScheduler, jobIds: string[]): Promise<void> {
+  await waitFor(async () => (await backend.statuses(jobIds)).size === jobIds.length, {
+    timeoutMs: 10_000,
+    what: `jobs ${jobIds.join(', ')} listed`,
+  });
 }

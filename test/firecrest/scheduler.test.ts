@@ -9,7 +9,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { FirecrestScheduler } from '../../src/scheduler/firecrest/index.js';
 import type { FirecrestDouble } from '../doubles/firecrest/index.js';
 import { describeOnCluster, runOnCluster, waitFor } from '../helpers/cluster.js';
-import { backendFor, sleepScript, startDouble } from './harness.js';
+import { backendFor, sleepScript, startDouble, waitUntilListed } from './harness.js';
 
 /** Tags unique to this run: earlier runs' jobs stay listed for a while. */
 const RUN = Date.now().toString(36).slice(-6);
@@ -80,6 +80,7 @@ describeOnCluster('FirecREST scheduler on the local cluster', () => {
     const staged = await readFile(posix.join(workingDir, `${tag.replaceAll(':', '_')}.sh`), 'utf8');
     expect(staged.split('\n')[1]).toBe(`#SBATCH --comment=${tag}`);
 
+    await waitUntilListed(backend, [jobId, other]);
     double.resetCounters();
     const first = await backend.statuses([jobId, other]);
     expect(first.get(jobId)).toMatchObject({ jobId, name: 'sml_fc_test', comment: tag, user: double.user });
