@@ -308,23 +308,19 @@ export function planGpuMemory(
   options: { isSpeculative?: boolean } = {},
 ): GpuMemoryPlan {
   const totalBytes = gpu.memoryGiB * GiB;
+  let engineFraction: number;
+  let reservedBytes: number;
   if (framework === 'sglang') {
     // KV pool = fraction × total − weights − context: sglang sizes the pool from the memory free after
     // loading the weights, minus total × (1 − fraction).
-    const engineFraction = sglangMemFractionStatic(gpu, layout.tp, layout.pp, options.isSpeculative);
-    const reservedBytes = totalBytes * (1 - engineFraction) + RUNTIME_CONTEXT_BYTES;
-    return {
-      totalBytes,
-      engineFraction,
-      weightsBytes,
-      reservedBytes,
-      kvPoolBytes: totalBytes - reservedBytes - weightsBytes,
-    };
+    engineFraction = sglangMemFractionStatic(gpu, layout.tp, layout.pp, options.isSpeculative);
+    reservedBytes = totalBytes * (1 - engineFraction) + RUNTIME_CONTEXT_BYTES;
+  } else {
+    // KV = utilization × total − weights − profiled activation peak − context.
+    engineFraction = VLLM_GPU_MEMORY_UTILIZATION;
+    reservedBytes =
+      totalBytes * (1 - engineFraction) + vllmActivationBytes(arch, gpu, layout.tp) + RUNTIME_CONTEXT_BYTES;
   }
-  // KV = utilization × total − weights − profiled activation peak − context.
-  const engineFraction = VLLM_GPU_MEMORY_UTILIZATION;
-  const reservedBytes =
-    totalBytes * (1 - engineFraction) + vllmActivationBytes(arch, gpu, layout.tp) + RUNTIME_CONTEXT_BYTES;
   return {
     totalBytes,
     engineFraction,

@@ -160,23 +160,14 @@ export function checkDivisibility(
       const problem = checkSlice(moe.expertIntermediateSize, tp, routedAlign, 'expert intermediate size');
       if (problem) expertShardProblems.push(problem);
     }
+    // Shared experts are routed-expert sized (DeepSeek's n_shared_experts) and/or of their own size (Qwen's).
     const sharedAlign = quant?.parts.sharedExperts ? align : 1;
-    if (moe.sharedExperts > 0 && moe.expertIntermediateSize > 0) {
-      const problem = checkSlice(
-        moe.expertIntermediateSize,
-        tp,
-        sharedAlign,
-        'shared expert intermediate size',
-      );
-      if (problem) problems.push(problem);
-    }
-    if (moe.sharedIntermediateSize) {
-      const problem = checkSlice(
-        moe.sharedIntermediateSize,
-        tp,
-        sharedAlign,
-        'shared expert intermediate size',
-      );
+    const sharedSizes = [
+      moe.sharedExperts > 0 ? moe.expertIntermediateSize : 0,
+      moe.sharedIntermediateSize ?? 0,
+    ];
+    for (const size of sharedSizes.filter((s) => s > 0)) {
+      const problem = checkSlice(size, tp, sharedAlign, 'shared expert intermediate size');
       if (problem) problems.push(problem);
     }
   }

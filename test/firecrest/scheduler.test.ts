@@ -7,7 +7,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { FirecrestScheduler } from '../../src/scheduler/firecrest/index.js';
-import type { FirecrestDouble } from '../doubles/firecrest/index.js';
+import type { FirecrestDouble, FirecrestDoubleOptions } from '../doubles/firecrest/index.js';
 import { describeOnCluster, runOnCluster, waitFor } from '../helpers/cluster.js';
 import { backendFor, sleepScript, startDouble, waitUntilListed } from './harness.js';
 
@@ -151,60 +151,68 @@ describeOnCluster('FirecREST scheduler on the local cluster', () => {
     }
   });
 
-  it('leaves a job out while FirecREST still answers 404 right after the submit, then reports it', async () => {
-    const lagging = await startDouble({ jobNotFoundPolls: 2 });
-    const client = backendFor(lagging);
-    try {
-      const dir = await client.workingDir();
-      const { jobId } = await client.submit({
-        script: sleepScript(5),
-        scriptPath: posix.join(dir, 'lagging.sh'),
-        workingDir: dir,
-        tag: `sml-mcp:lagging${RUN}:0`,
-      });
-      submitted.push(jobId);
-      expect((await client.statuses([jobId])).size).toBe(0);
-      expect((await client.statuses([jobId])).size).toBe(0);
-      expect((await client.statuses([jobId])).get(jobId)?.comment).toBe(`sml-mcp:lagging${RUN}:0`);
-    } finally {
-      await client.close();
-      await lagging.stop();
-    }
-  });
-
-  it("leaves a job out while FirecREST shows SLURM's placeholder accounting row for it, then reports it", async () => {
-    const quirky = await startDouble({ placeholderPolls: 1 });
+  /**
+   * A double with a fresh-submit quirk and a backend on it; `submitTagged(i)` submits job i and
+   * `tagOf(ids, id)` is the tag one status sweep over `ids` reports for `id`.
+   */
+  async function withQuirkyDouble(
+    options: FirecrestDoubleOptions,
+    name: string,
+    body: (tools: {
+      double: FirecrestDouble;
+      client: FirecrestScheduler;
+      submitTagged: (index: number) => Promise<string>;
+      tagOf: (ids: string[], id: string) => Promise<string | undefined>;
+    }) => Promise<void>,
+  ): Promise<void> {
+    const quirky = await startDouble(options);
     const client = backendFor(quirky);
     try {
       const dir = await client.workingDir();
       const submitTagged = async (index: number) => {
         const { jobId } = await client.submit({
           script: sleepScript(5),
-          scriptPath: posix.join(dir, `placeholder${index}.sh`),
+          scriptPath: posix.join(dir, `${name}${index}.sh`),
           workingDir: dir,
-          tag: `sml-mcp:placeholder${RUN}:${index}`,
+          tag: `sml-mcp:${name}${RUN}:${index}`,
         });
         submitted.push(jobId);
         return jobId;
       };
-      const [one, two] = [await submitTagged(0), await submitTagged(1)];
-      // By id: the first read is the placeholder (no name, no tag), a later one the job itself
-      // (SLURM's own placeholder may linger a moment while the job starts).
-      expect((await client.statuses([one])).size).toBe(0);
       const tagOf = async (ids: string[], id: string) => (await client.statuses(ids)).get(id)?.comment;
-      const what = 'the job behind the placeholder';
-      expect(await waitFor(() => tagOf([one], one), { timeoutMs: 10_000, what })).toBe(
-        `sml-mcp:placeholder${RUN}:0`,
-      );
-      // In a list: the placeholder is left out, and the job it hides is then read by id.
-      expect(await waitFor(() => tagOf([one, two], two), { timeoutMs: 10_000, what })).toBe(
-        `sml-mcp:placeholder${RUN}:1`,
-      );
-      expect(quirky.requests.some((r) => r.method === 'GET' && r.path.endsWith(`/jobs/${two}`))).toBe(true);
+      await body({ double: quirky, client, submitTagged, tagOf });
     } finally {
       await client.close();
       await quirky.stop();
     }
+  }
+
+  // After the quirk, SLURM's own placeholder row may still linger a moment while the job starts.
+  const afterQuirk = { timeoutMs: 10_000, what: 'the job behind the quirk' };
+
+  it('leaves a job out while FirecREST still answers 404 right after the submit, then reports it', async () => {
+    await withQuirkyDouble({ jobNotFoundPolls: 2 }, 'lagging', async ({ client, submitTagged, tagOf }) => {
+      const jobId = await submitTagged(0);
+      expect((await client.statuses([jobId])).size).toBe(0);
+      expect((await client.statuses([jobId])).size).toBe(0);
+      expect(await waitFor(() => tagOf([jobId], jobId), afterQuirk)).toBe(`sml-mcp:lagging${RUN}:0`);
+    });
+  });
+
+  it("leaves a job out while FirecREST shows SLURM's placeholder accounting row for it, then reports it", async () => {
+    await withQuirkyDouble(
+      { placeholderPolls: 1 },
+      'placeholder',
+      async ({ double: quirky, client, submitTagged, tagOf }) => {
+        const [one, two] = [await submitTagged(0), await submitTagged(1)];
+        // By id: the first read is the placeholder (no name, no tag), a later one the job itself.
+        expect((await client.statuses([one])).size).toBe(0);
+        expect(await waitFor(() => tagOf([one], one), afterQuirk)).toBe(`sml-mcp:placeholder${RUN}:0`);
+        // In a list: the placeholder is left out, and the job it hides is then read by id.
+        expect(await waitFor(() => tagOf([one, two], two), afterQuirk)).toBe(`sml-mcp:placeholder${RUN}:1`);
+        expect(quirky.requests.some((r) => r.method === 'GET' && r.path.endsWith(`/jobs/${two}`))).toBe(true);
+      },
+    );
   });
 
   it('answers statuses for unknown ids by leaving them out', async () => {

@@ -16,6 +16,7 @@ import {
 } from '../../src/scheduler/slurm/index.js';
 import { decodeUtf8Prefix } from '../../src/text.js';
 import { clusterEnv, describeOnCluster, requireCluster, waitFor } from '../helpers/cluster.js';
+import { rejection } from '../helpers/errors.js';
 
 export interface BackendUnderTest {
   /** A fresh scheduler (fresh caches) that reports every round trip to `onTransfer`. */
@@ -49,15 +50,6 @@ function batchScript(lines: {
     lines.body,
     '',
   ].join('\n');
-}
-
-async function rejection(promise: Promise<unknown>): Promise<SmlError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(SmlError);
-  return error as SmlError;
 }
 
 /** The account SLURM charges when none is given: the one test/cluster/up.sh makes the default. */

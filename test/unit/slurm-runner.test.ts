@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SmlError } from '../../src/errors.js';
 import { LocalRunner, SshRunner, type TransferEvent } from '../../src/scheduler/slurm/runner.js';
 import { decodeUtf8Prefix } from '../../src/text.js';
+import { rejection } from '../helpers/errors.js';
 
 const HOSTILE = `it's "quoted" $(touch /tmp/pwned) \`id\` ; rm -rf / * \\ \n tab\there`;
 
@@ -16,15 +17,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(directory, { recursive: true, force: true });
 });
-
-async function rejection(promise: Promise<unknown>): Promise<SmlError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(SmlError);
-  return error as SmlError;
-}
 
 describe('LocalRunner commands', () => {
   it('always sets SLURM_TIME_FORMAT=standard and the extra environment', async () => {

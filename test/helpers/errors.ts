@@ -1,0 +1,12 @@
+import { expect } from 'vitest';
+import { SmlError } from '../../src/errors.js';
+
+/** The SmlError a promise rejects with; fails the test when it resolves or rejects with anything else. */
+export async function rejection(promise: Promise<unknown>): Promise<SmlError> {
+  const error = await promise.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  expect(error).toBeInstanceOf(SmlError);
+  return error as SmlError;
+}
