@@ -22,6 +22,7 @@ import {
 } from '../domain/launch-spec.js';
 import type { SystemProfile } from '../domain/system.js';
 import { SmlError, toSmlError } from '../errors.js';
+import { logger } from '../log.js';
 import type { Identity, Scheduler } from '../scheduler/scheduler.js';
 import type { JobStore, LaunchRecord } from './store.js';
 import type { LaunchResultView } from './types.js';
@@ -86,11 +87,6 @@ export class Launcher {
       };
     }
 
-    if (options.idempotencyKey !== undefined) {
-      const earlier = await this.deps.store.claimIdempotencyKey(options.idempotencyKey, launchId);
-      if (earlier !== undefined) return this.replay(earlier, options.idempotencyKey);
-    }
-
     const scheduler = this.deps.schedulerFor(system);
     const callOptions = { signal: options.signal };
     const identity: Identity = await scheduler.whoami(callOptions);
@@ -113,6 +109,12 @@ export class Launcher {
     });
     const head = plan.specs[0]!;
 
+    // Claimed once the launch is planned: a request that cannot be planned never holds its key.
+    if (options.idempotencyKey !== undefined) {
+      const earlier = await this.deps.store.claimIdempotencyKey(options.idempotencyKey, launchId);
+      if (earlier !== undefined) return this.replay(earlier, options.idempotencyKey);
+    }
+
     // The record exists before sbatch runs: a crash after this point leaves a launch to recover, never a stray job.
     const record: LaunchRecord = {
       launch_id: launchId,
@@ -134,61 +136,93 @@ export class Launcher {
       })),
       warnings: plan.warnings,
     };
-    await this.deps.store.create(record);
+    try {
+      await this.deps.store.create(record);
 
-    await scheduler.mkdir(`${workingDir}/logs`, callOptions);
-    if (environment.upload) {
-      await scheduler.writeFile(environment.clusterPath, environment.upload, { ...callOptions, mode: 0o644 });
-    }
+      await scheduler.mkdir(`${workingDir}/logs`, callOptions);
+      if (environment.upload) {
+        await scheduler.writeFile(environment.clusterPath, environment.upload, {
+          ...callOptions,
+          mode: 0o644,
+        });
+      }
 
-    let previousJobId: string | undefined;
-    for (const planned of plan.specs) {
-      const spec = previousJobId === undefined ? planned : bindPreviousJob(planned, previousJobId);
-      const scripts = render(spec);
-      await this.deps.store.update(launchId, (r) => {
-        const job = r.jobs[spec.chain.index]!;
-        job.state = 'submitting';
-        job.scripts = { ...scripts };
-      });
-      // The backends look for the job's tag after an ambiguous failure: one launch is one job.
-      const submission = {
-        script: scripts['master.sh'],
-        scriptPath: `${workingDir}/${spec.jobName}_${spec.chain.index}.sh`,
-        workingDir,
-        tag: spec.jobTag,
-      };
-      const jobId = await scheduler.submit(submission, callOptions).then(
-        (r) => r.jobId,
-        async (error: unknown) => {
-          const failure = toSmlError(error);
-          await this.deps.store.update(launchId, (r) => {
-            const job = r.jobs[spec.chain.index]!;
-            job.state = 'failed';
-            job.error = failure.message;
-          });
-          const submitted =
-            (await this.deps.store.get(launchId))?.jobs.flatMap((j) => (j.job_id ? [j.job_id] : [])) ?? [];
-          if (submitted.length === 0) throw failure;
-          throw new SmlError(
-            'SUBMIT_FAILED',
-            `Job ${spec.chain.index + 1} of ${spec.chain.length} of the chain could not be submitted: ${failure.message}`,
-            {
-              hint: `Jobs ${submitted.join(', ')} are submitted and recorded (launch ${launchId}); cancel them, or let them serve for the time they cover.`,
-              details: { launch_id: launchId, job_ids: submitted },
-              cause: error,
-            },
-          );
-        },
+      const submitted: string[] = [];
+      for (const planned of plan.specs) {
+        const previousJobId = submitted.at(-1);
+        const spec = previousJobId === undefined ? planned : bindPreviousJob(planned, previousJobId);
+        const scripts = render(spec);
+        await this.deps.store.update(launchId, (r) => {
+          const job = r.jobs[spec.chain.index]!;
+          job.state = 'submitting';
+          job.scripts = { ...scripts };
+        });
+        // The backends look for the job's tag after an ambiguous failure: one launch is one job.
+        const submission = {
+          script: scripts['master.sh'],
+          scriptPath: `${workingDir}/${spec.jobName}_${spec.chain.index}.sh`,
+          workingDir,
+          tag: spec.jobTag,
+        };
+        const jobId = await scheduler.submit(submission, callOptions).then(
+          (r) => r.jobId,
+          (error: unknown) => {
+            const failure = toSmlError(error);
+            if (submitted.length === 0) throw failure;
+            throw new SmlError(
+              'SUBMIT_FAILED',
+              `Job ${spec.chain.index + 1} of ${spec.chain.length} of the chain could not be submitted: ${failure.message}`,
+              {
+                hint: `Jobs ${submitted.join(', ')} are submitted and recorded (launch ${launchId}); cancel them, or let them serve for the time they cover.`,
+                details: { launch_id: launchId, job_ids: submitted },
+                cause: error,
+              },
+            );
+          },
+        );
+        await this.deps.store.update(launchId, (r) => {
+          const job = r.jobs[spec.chain.index]!;
+          job.job_id = jobId;
+          job.state = 'submitted';
+          job.runs = previousJobId === undefined ? job.runs : describeChainStart(spec.chain, previousJobId);
+        });
+        submitted.push(jobId);
+      }
+    } catch (error) {
+      // The launch's own error is what the caller needs; a store failure here is only logged.
+      await this.settleFailedLaunch(launchId, toSmlError(error), options.idempotencyKey).catch(
+        (settleError) => logger.warn({ err: settleError, launchId }, 'could not record the failed launch'),
       );
-      await this.deps.store.update(launchId, (r) => {
-        const job = r.jobs[spec.chain.index]!;
-        job.job_id = jobId;
-        job.state = 'submitted';
-        job.runs = previousJobId === undefined ? job.runs : describeChainStart(spec.chain, previousJobId);
-      });
-      previousJobId = jobId;
+      throw error;
     }
     return this.resultOf((await this.deps.store.get(launchId))!, false);
+  }
+
+  /**
+   * After a failed launch: every job that got no id is recorded as failed (so a replay of its key
+   * does not wait for it), and when nothing was queued for certain, the idempotency key is freed
+   * so a retry launches again. An ambiguous submit keeps the key: its job may exist.
+   */
+  private async settleFailedLaunch(
+    launchId: string,
+    failure: SmlError,
+    key: string | undefined,
+  ): Promise<void> {
+    if ((await this.deps.store.get(launchId)) === undefined) {
+      if (key !== undefined) await this.deps.store.releaseIdempotencyKey(key, launchId);
+      return;
+    }
+    const record = await this.deps.store.update(launchId, (r) => {
+      for (const job of r.jobs) {
+        if (job.job_id !== undefined) continue;
+        job.state = 'failed';
+        job.error ??= failure.message;
+      }
+    });
+    const hasQueuedNothing = record.jobs.every((job) => job.job_id === undefined);
+    if (key !== undefined && hasQueuedNothing && failure.details?.isAmbiguous !== true) {
+      await this.deps.store.releaseIdempotencyKey(key, launchId);
+    }
   }
 
   private async replay(launchId: string, key: string): Promise<LaunchResultView> {

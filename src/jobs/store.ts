@@ -108,7 +108,7 @@ export class JobStore {
    */
   async claimIdempotencyKey(key: string, launchId: string): Promise<string | undefined> {
     await mkdir(this.keysDir, { recursive: true });
-    const path = join(this.keysDir, `${createHash('sha256').update(key).digest('hex')}.json`);
+    const path = this.keyPathOf(key);
     try {
       const handle = await open(path, 'wx');
       await handle.writeFile(JSON.stringify({ launch_id: launchId }));
@@ -127,6 +127,18 @@ export class JobStore {
         hint: 'Retry the call in a moment.',
       });
     }
+  }
+
+  /** Free an idempotency key, but only while `launchId` still owns it. */
+  async releaseIdempotencyKey(key: string, launchId: string): Promise<void> {
+    const path = this.keyPathOf(key);
+    const text = await readFile(path, 'utf8').catch(() => '');
+    if (text && (JSON.parse(text) as { launch_id: string }).launch_id === launchId)
+      await rm(path, { force: true });
+  }
+
+  private keyPathOf(key: string): string {
+    return join(this.keysDir, `${createHash('sha256').update(key).digest('hex')}.json`);
   }
 
   private pathOf(launchId: string): string {

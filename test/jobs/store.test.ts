@@ -91,6 +91,16 @@ describe('JobStore', () => {
     for (const answer of answers) if (answer !== undefined) expect(answer).toBe(winners[0]);
   });
 
+  it('frees an idempotency key only for the launch that owns it', async () => {
+    const store = new JobStore(await mkdtemp(join(tmpdir(), 'store-')));
+    const [owner, other, next] = [newLaunchId(), newLaunchId(), newLaunchId()];
+    expect(await store.claimIdempotencyKey('free-me', owner)).toBeUndefined();
+    await store.releaseIdempotencyKey('free-me', other);
+    expect(await store.claimIdempotencyKey('free-me', next)).toBe(owner);
+    await store.releaseIdempotencyKey('free-me', owner);
+    expect(await store.claimIdempotencyKey('free-me', next)).toBeUndefined();
+  });
+
   it('finds a launch by job id', async () => {
     const store = new JobStore(await mkdtemp(join(tmpdir(), 'store-')));
     const id = newLaunchId();

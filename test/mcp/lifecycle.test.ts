@@ -1,15 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { ResourceListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import {
+  type CallToolResult,
+  ResourceListChangedNotificationSchema,
+} from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningHttpServer, startHttpServer } from '../../server/http.js';
 import {
   connect,
   createHarness,
+  expectToolError,
   expectToolSuccess,
   type Harness,
   runLifecycle,
+  textOf,
   waitUntilEnded,
 } from './harness.js';
 
@@ -75,6 +80,32 @@ describe('a deployment through the MCP server on the local cluster', () => {
     expect(second.job_ids).toEqual(first.job_ids);
     expect(second.replayed).toBe(true);
     const jobId = (first.job_ids as string[])[0]!;
+    expectToolSuccess(await client.callTool({ name: 'cancel', arguments: { job_id: jobId, confirm: true } }));
+    await client.close();
+  });
+
+  it('frees the idempotency key of a launch that queued nothing, so the retry launches', {
+    timeout: 120_000,
+  }, async () => {
+    const client = await connect(harness.deps);
+    const key = randomUUID();
+    const args = {
+      model: 'swiss-ai/Apertus-8B-Instruct-2509',
+      framework: 'sglang',
+      system: 'local',
+      time: '00:05:00',
+      idempotency_key: key,
+    };
+    const refused = await client.callTool({
+      name: 'launch',
+      arguments: { ...args, partition: 'nosuchpartition' },
+    });
+    expectToolError(refused, 'SUBMIT_FAILED');
+    expect(textOf(refused as CallToolResult)).toContain('nosuchpartition');
+    const retried = expectToolSuccess(await client.callTool({ name: 'launch', arguments: args }));
+    expect(retried.replayed).toBe(false);
+    expect(retried.job_ids).toHaveLength(1);
+    const jobId = (retried.job_ids as string[])[0]!;
     expectToolSuccess(await client.callTool({ name: 'cancel', arguments: { job_id: jobId, confirm: true } }));
     await client.close();
   });
