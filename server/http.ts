@@ -28,7 +28,7 @@ export interface HttpServerOptions {
   token: string;
   /** Host header names accepted besides the loopback names (hostnames, no port; IPv6 in brackets). */
   allowedHosts?: string[];
-  /** Origin header values accepted; a request with any other Origin gets 403. */
+  /** Origin header values accepted besides the server's own loopback origins; any other Origin gets 403. */
   allowedOrigins?: string[];
   /** Binding to a non-loopback address needs this and a non-empty allowedHosts. */
   isRemoteAllowed?: boolean;
@@ -51,6 +51,16 @@ interface Session {
 
 export function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/** A page served by this very server on loopback (e.g. the Inspector opened at http://127.0.0.1:PORT). */
+export function isOwnLoopbackOrigin(origin: string, port: number): boolean {
+  try {
+    const url = new URL(origin);
+    return url.protocol === 'http:' && isLoopbackHost(url.hostname) && Number(url.port || 80) === port;
+  } catch {
+    return false;
+  }
 }
 
 export function validateHttpOptions(options: HttpServerOptions): void {
@@ -134,6 +144,8 @@ export async function startHttpServer(
   const idleMs = options.sessionIdleMs ?? 30 * 60_000;
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
   const sessions = new Map<string, Session>();
+  // Known once listening (port 0 picks a free one); requests only arrive after that.
+  let boundPort = options.port;
 
   const isHostAllowed = (header: string | undefined) => {
     if (!header) return false;
@@ -161,7 +173,7 @@ export async function startHttpServer(
     if (!isHostAllowed(req.headers.host))
       return sendJsonRpcError(res, 403, -32000, 'Forbidden: Host not allowed');
     const origin = req.headers.origin;
-    if (origin !== undefined && !allowedOrigins.has(origin)) {
+    if (origin !== undefined && !allowedOrigins.has(origin) && !isOwnLoopbackOrigin(origin, boundPort)) {
       return sendJsonRpcError(res, 403, -32000, 'Forbidden: Origin not allowed');
     }
     if (path !== MCP_PATH)
@@ -251,6 +263,7 @@ export async function startHttpServer(
     });
   });
   const address = server.address() as AddressInfo;
+  boundPort = address.port;
   const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${hostForUrl}:${address.port}${MCP_PATH}`;
   logger.info({ url }, 'sml-mcp serving MCP over Streamable HTTP');

@@ -45,7 +45,7 @@ export function registerServeCommand(program: Command): Command {
     .option('--allowed-host <name>', 'Host header name clients use to reach the server (repeatable)', collect)
     .option(
       '--allowed-origin <origin>',
-      'browser Origin allowed to call the server, e.g. http://localhost:6274 (repeatable)',
+      'another browser Origin allowed to call the server, e.g. http://localhost:6274 (repeatable; its own loopback origins always are)',
       collect,
     )
     .action(async (_options: ServeOptions, command: Command) => {

@@ -94,6 +94,20 @@ describe('Streamable HTTP', () => {
     expect(allowed.status).toBe(200);
   });
 
+  it("accepts the server's own loopback origins without configuration, not other ports or schemes", async () => {
+    const { port } = server;
+    for (const origin of [`http://127.0.0.1:${port}`, `http://localhost:${port}`, `http://[::1]:${port}`]) {
+      expect((await rawPost({ authorization: `Bearer ${TOKEN}`, origin })).status, origin).toBe(200);
+    }
+    for (const origin of [
+      `http://127.0.0.1:${port + 1}`,
+      `https://localhost:${port}`,
+      `http://evil.example:${port}`,
+    ]) {
+      expect((await rawPost({ authorization: `Bearer ${TOKEN}`, origin })).status, origin).toBe(403);
+    }
+  });
+
   it('refuses a foreign Host header with 403 (DNS rebinding)', async () => {
     const response = await rawPost({ authorization: `Bearer ${TOKEN}`, host: 'evil.example:80' });
     expect(response.status).toBe(403);
