@@ -73,6 +73,47 @@ async function chat(port: number, body: Record<string, unknown>) {
   return { status: response.status, text: await response.text() };
 }
 
+interface Timed {
+  ttftS: number;
+  meanItlS: number;
+  tokens: number;
+}
+
+/** A streaming chat request timed like a load generator: first content token, then the gaps. */
+async function timedStream(port: number, body: Record<string, unknown>): Promise<Timed> {
+  const started = performance.now();
+  const response = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ messages: [{ role: 'user', content: 'hi' }], ...body }),
+  });
+  const arrivals: number[] = [];
+  let buffer = '';
+  const decoder = new TextDecoder();
+  for await (const part of response.body as unknown as AsyncIterable<Uint8Array>) {
+    buffer += decoder.decode(part, { stream: true });
+    let end = buffer.indexOf('\n\n');
+    while (end >= 0) {
+      const event = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      end = buffer.indexOf('\n\n');
+      if (!event.startsWith('data: {')) continue;
+      const chunk = JSON.parse(event.slice(6)) as { choices: { delta: { content?: string } }[] };
+      if (chunk.choices[0]?.delta.content) arrivals.push(performance.now());
+    }
+  }
+  const gaps = arrivals.slice(1).map((t, i) => t - arrivals[i]!);
+  return {
+    ttftS: ((arrivals[0] ?? performance.now()) - started) / 1000,
+    meanItlS: gaps.reduce((a, b) => a + b, 0) / Math.max(1, gaps.length) / 1000,
+    tokens: arrivals.length,
+  };
+}
+
+function gauge(metrics: string, name: string): number {
+  return Number(new RegExp(`^${name}\\{[^}]*\\} (\\S+)$`, 'm').exec(metrics)?.[1]);
+}
+
 describe('stand-in engines (loopback, no SLURM)', () => {
   it('the router waits for its workers, then spreads requests round robin and relays streams', async () => {
     const [a, b, routerPort] = [await freePort(), await freePort(), await freePort()];
@@ -133,6 +174,39 @@ describe('stand-in engines (loopback, no SLURM)', () => {
     const before = await counter();
     expect((await chat(port, { model: 'me/b', max_tokens: 2 })).status).toBe(200);
     expect(await counter()).toBe(before + 2);
+  });
+
+  it('streams at the set token rate after the set time to first token, and queues past --max-num-seqs', async () => {
+    const port = await freePort();
+    vllm(port, ['--served-model-name', 'me/m', '--max-num-seqs', '2'], {
+      SML_STANDIN_TTFT_S: '0.3',
+      SML_STANDIN_TOKENS_PER_S: '20',
+    });
+    await healthy(port);
+    const body = { model: 'me/m', stream: true, max_tokens: 20, ignore_eos: true };
+    const streams = [0, 1, 2, 3].map(() => timedStream(port, body));
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    const gauges = (await probe(`http://127.0.0.1:${port}/metrics`)).body;
+    expect(gauge(gauges, 'vllm:num_requests_running')).toBe(2);
+    expect(gauge(gauges, 'vllm:num_requests_waiting')).toBe(2);
+    expect(gauge(gauges, 'vllm:kv_cache_usage_perc')).toBeGreaterThan(0);
+
+    const runs = (await Promise.all(streams)).sort((a, b) => a.ttftS - b.ttftS);
+    for (const run of runs) expect(run.tokens).toBe(20);
+    // Sleeps set lower bounds exactly; the upper bounds leave room for a busy machine.
+    const [first, second, third, fourth] = runs as [Timed, Timed, Timed, Timed];
+    for (const admitted of [first, second]) {
+      expect(admitted.ttftS).toBeGreaterThanOrEqual(0.3);
+      expect(admitted.ttftS).toBeLessThan(0.9);
+      expect(admitted.meanItlS).toBeGreaterThanOrEqual(0.045);
+      expect(admitted.meanItlS).toBeLessThan(0.09);
+    }
+    // The other two waited for a slot: one whole sequence (0.3 s + 19 × 0.05 s) longer.
+    for (const queued of [third, fourth]) expect(queued.ttftS).toBeGreaterThanOrEqual(1.5);
+    const after = (await probe(`http://127.0.0.1:${port}/metrics`)).body;
+    expect(gauge(after, 'vllm:num_requests_waiting')).toBe(0);
+    expect(gauge(after, 'vllm:kv_cache_usage_perc')).toBe(0);
+    expect(gauge(after, 'vllm:time_to_first_token_seconds_count')).toBe(4);
   });
 
   it('sglang serves /metrics only with --enable-metrics, and rejects stray positional words', async () => {

@@ -2,9 +2,17 @@
 
 /health (503 until ready), /v1/models, /v1/chat/completions (JSON or SSE stream), /v1/completions,
 Prometheus /metrics with the engine's real metric names, plus sglang's /generate and model info.
-Set SML_STANDIN_REPLY_DELAY_S to make each request take that long (metrics then show it running).
+
+Serving follows a simple engine model, so a load test can check what it measures: at most
+`max_running` sequences run at once (sglang --max-running-requests, vLLM --max-num-seqs, else
+SML_STANDIN_MAX_RUNNING; extra requests wait in a FIFO queue), each admitted sequence produces its
+first token SML_STANDIN_TTFT_S after admission and then one token every 1/SML_STANDIN_TOKENS_PER_S
+seconds. With ignore_eos the answer is exactly max_tokens tokens (one word = one token). The KV
+cache holds the prompt and generated tokens of running sequences (SML_STANDIN_KV_TOKENS in all).
+SML_STANDIN_REPLY_DELAY_S adds a fixed delay before the first token (older switch, kept).
 """
 
+import collections
 import json
 import os
 import sys
@@ -17,6 +25,8 @@ from .common import env_float, hostname
 
 LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0]
 KV_CAPACITY_TOKENS = 200000
+THROUGHPUT_WINDOW_S = 5.0
+FILLER = 'lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor'.split()
 
 
 class Histogram:
@@ -43,13 +53,19 @@ class EngineState:
         self.version = version
         self.ready = False
         self.unhealthy = False
-        self.lock = threading.Lock()
+        self.lock = threading.Condition()
         self.running = 0
         self.waiting = 0
+        # 0 = no limit; the engine scripts set it from --max-running-requests / --max-num-seqs.
+        self.max_running = int(env_float('SML_STANDIN_MAX_RUNNING', 0))
+        self.kv_capacity = max(1, int(env_float('SML_STANDIN_KV_TOKENS', KV_CAPACITY_TOKENS)))
+        self.kv_tokens = 0
+        self._next_ticket = 0
+        self._admitting = 0
+        self._recent_tokens = collections.deque()  # (second, tokens) for gen_throughput
         self.prompt_tokens = 0
         self.generation_tokens = 0
         self.requests = 0
-        self.last_throughput = 0.0
         self.ttft = Histogram()
         self.e2e = Histogram()
         self.itl = Histogram()
@@ -60,6 +76,44 @@ class EngineState:
     @property
     def served_name(self):
         return self.served_names[0]
+
+    def admit(self, prompt_tokens):
+        """Block until a sequence slot is free (FIFO), then hold it and the prompt's KV cache."""
+        with self.lock:
+            ticket = self._next_ticket
+            self._next_ticket += 1
+            self.waiting += 1
+            while ticket != self._admitting or (0 < self.max_running <= self.running):
+                self.lock.wait()
+            self._admitting += 1
+            self.waiting -= 1
+            self.running += 1
+            self.kv_tokens += prompt_tokens
+            self.lock.notify_all()
+
+    def release(self, kv_tokens):
+        with self.lock:
+            self.running -= 1
+            self.kv_tokens -= kv_tokens
+            self.lock.notify_all()
+
+    def count_generated(self, tokens=1):
+        """Tokens produced now: KV cache, counters and the recent-throughput window."""
+        second = int(time.time())
+        with self.lock:
+            self.kv_tokens += tokens
+            self.generation_tokens += tokens
+            if self._recent_tokens and self._recent_tokens[-1][0] == second:
+                self._recent_tokens[-1][1] += tokens
+            else:
+                self._recent_tokens.append([second, tokens])
+
+    def generation_throughput(self):
+        """Tokens per second over the last few seconds (call with the lock held)."""
+        since = time.time() - THROUGHPUT_WINDOW_S
+        while self._recent_tokens and self._recent_tokens[0][0] < since - 1:
+            self._recent_tokens.popleft()
+        return sum(count for second, count in self._recent_tokens if second >= since) / THROUGHPUT_WINDOW_S
 
 
 def _message_text(content):
@@ -74,15 +128,19 @@ def count_tokens(text):
     return max(1, len(text.split()))
 
 
-def answer_words(state, prompt, max_tokens):
-    """The deterministic answer: names the served model, the node and the engine."""
+def answer_words(state, prompt, max_tokens, ignore_eos=False):
+    """The deterministic answer: names the served model, the node and the engine. With ignore_eos
+    (and max_tokens) it goes on with filler words until max_tokens, as a real engine would."""
     said = ' '.join(prompt.split()[:24])
     text = 'Hello from %s on %s (%s stand-in). You said: %s' % (
         state.served_name, state.host, state.framework, said)
     words = text.split(' ')
+    if ignore_eos and max_tokens is not None and max_tokens > len(words):
+        words = words + [FILLER[i % len(FILLER)] for i in range(max_tokens - len(words))]
     if max_tokens is not None and max_tokens > 0:
         words = words[:max_tokens]
-    finish = 'length' if max_tokens is not None and 0 < max_tokens < len(text.split(' ')) else 'stop'
+    finish = 'length' if max_tokens is not None and 0 < max_tokens <= len(words) and (
+        ignore_eos or max_tokens < len(text.split(' '))) else 'stop'
     return words, finish
 
 
@@ -115,13 +173,14 @@ def render_metrics(state):
         lines.append('%s_sum{%s} %s' % (full, labels, hist.sum))
 
     with state.lock:
-        used_tokens = state.running * 512
-        usage = min(1.0, used_tokens / float(KV_CAPACITY_TOKENS))
+        used_tokens = state.kv_tokens
+        usage = min(1.0, used_tokens / float(state.kv_capacity))
+        throughput = state.generation_throughput()
         if state.framework == 'sglang':
             metric('num_running_reqs', 'gauge', 'The number of running requests.', state.running)
             metric('num_used_tokens', 'gauge', 'The number of used tokens.', used_tokens)
             metric('token_usage', 'gauge', 'The token usage.', usage)
-            metric('gen_throughput', 'gauge', 'The generation throughput (token/s).', state.last_throughput)
+            metric('gen_throughput', 'gauge', 'The generation throughput (token/s).', throughput)
             metric('num_queue_reqs', 'gauge', 'The number of requests in the waiting queue.', state.waiting)
             metric('cache_hit_rate', 'gauge', 'The prefix cache hit rate.', 0.0)
             metric('prompt_tokens_total', 'counter', 'Number of prefill tokens processed.', state.prompt_tokens)
@@ -275,49 +334,67 @@ class EngineHandler(BaseHTTPRequestHandler):
             return False
         return True
 
-    def run_request(self, prompt, max_tokens):
+    def run_request(self, prompt, max_tokens, ignore_eos=False, on_token=None):
+        """One sequence through the engine model: queue for a slot, wait the time to first token,
+        then produce a token every 1/rate s, calling ON_TOKEN(word, index) as each one is made (a
+        raising ON_TOKEN, e.g. a client that hung up, aborts the sequence). Returns
+        (words, finish, prompt_tokens, completion_tokens)."""
         state = self.state
-        start = time.time()
-        with state.lock:
-            state.running += 1
+        arrived = time.time()
+        words, finish = answer_words(state, prompt, max_tokens, ignore_eos)
+        prompt_tokens = count_tokens(prompt)
+        state.admit(prompt_tokens)
+        generated = 0
+        first = previous = None
         try:
-            delay = env_float('SML_STANDIN_REPLY_DELAY_S', 0)
-            if delay > 0:
-                time.sleep(delay)
-            words, finish = answer_words(state, prompt, max_tokens)
+            start = time.time() + env_float('SML_STANDIN_REPLY_DELAY_S', 0) + env_float('SML_STANDIN_TTFT_S', 0)
+            rate = env_float('SML_STANDIN_TOKENS_PER_S', 0)
+            for index, word in enumerate(words):
+                pause = start + (index / rate if rate > 0 else 0) - time.time()
+                if pause > 0:
+                    time.sleep(pause)
+                now = time.time()
+                state.count_generated(1)
+                generated += 1
+                if first is None:
+                    first = now
+                else:
+                    with state.lock:
+                        state.itl.observe(now - previous)
+                previous = now
+                if on_token is not None:
+                    on_token(word, index)
+            if not words and start > time.time():
+                time.sleep(start - time.time())
         finally:
-            with state.lock:
-                state.running -= 1
-        elapsed = max(time.time() - start, 1e-4)
-        prompt_tokens, completion_tokens = count_tokens(prompt), len(words)
+            state.release(prompt_tokens + generated)
+        ended = time.time()
         with state.lock:
             state.requests += 1
             state.prompt_tokens += prompt_tokens
-            state.generation_tokens += completion_tokens
-            state.last_throughput = completion_tokens / elapsed
-            state.ttft.observe(elapsed / 2)
-            state.e2e.observe(elapsed)
-            state.itl.observe(elapsed / max(1, completion_tokens))
-        return words, finish, prompt_tokens, completion_tokens
+            state.ttft.observe((first or ended) - arrived)
+            state.e2e.observe(ended - arrived)
+        return words, finish, prompt_tokens, len(words)
 
     def complete(self, body, prompt, chat):
         if not self.check_model(body):
             return
         state = self.state
         max_tokens = body.get('max_completion_tokens', body.get('max_tokens'))
-        if max_tokens is not None and not isinstance(max_tokens, int):
+        if max_tokens is not None and (not isinstance(max_tokens, int) or isinstance(max_tokens, bool)):
             self.error_json(400, 'max_tokens must be an integer')
             return
-        words, finish, prompt_tokens, completion_tokens = self.run_request(prompt, max_tokens)
+        ignore_eos = body.get('ignore_eos') is True
         request_id = ('chatcmpl-' if chat else 'cmpl-') + uuid.uuid4().hex
         created = int(time.time())
         model = body.get('model') or state.served_name
+        if body.get('stream'):
+            self.stream(request_id, created, model, body, prompt, max_tokens, ignore_eos, chat)
+            return
+        words, finish, prompt_tokens, completion_tokens = self.run_request(prompt, max_tokens, ignore_eos)
         usage = {'prompt_tokens': prompt_tokens, 'completion_tokens': completion_tokens,
                  'total_tokens': prompt_tokens + completion_tokens}
         text = ' '.join(words)
-        if body.get('stream'):
-            self.stream(request_id, created, model, words, finish, usage, chat, body)
-            return
         if chat:
             choice = {'index': 0, 'message': {'role': 'assistant', 'content': text, 'reasoning_content': None,
                                                'tool_calls': None},
@@ -329,12 +406,15 @@ class EngineHandler(BaseHTTPRequestHandler):
         self.send_json(200, {'id': request_id, 'object': obj, 'created': created, 'model': model,
                              'choices': [choice], 'usage': usage})
 
-    def stream(self, request_id, created, model, words, finish, usage, chat, body):
+    def stream(self, request_id, created, model, body, prompt, max_tokens, ignore_eos, chat):
+        """SSE chunks as the tokens are produced: the role first (chat), one chunk per token, the
+        finish reason, the usage when stream_options.include_usage, then [DONE]."""
         self.send_response(200)
         self.send_header('Content-Type', 'text/event-stream; charset=utf-8')
         self.send_header('Cache-Control', 'no-cache')
         self.send_header('Transfer-Encoding', 'chunked')
         self.end_headers()
+        self.wfile.flush()
         obj = 'chat.completion.chunk' if chat else 'text_completion'
 
         def event(payload):
@@ -353,14 +433,21 @@ class EngineHandler(BaseHTTPRequestHandler):
             return json.dumps({'id': request_id, 'object': obj, 'created': created, 'model': model,
                                'choices': [choice]})
 
-        try:
-            if chat:
+        def on_token(word, index):
+            if index == 0 and chat:
                 event(chunk('', None, role=True))
-            for i, word in enumerate(words):
-                event(chunk(word if i == 0 else ' ' + word, None))
+            event(chunk(word if index == 0 else ' ' + word, None))
+
+        try:
+            words, finish, prompt_tokens, completion_tokens = self.run_request(
+                prompt, max_tokens, ignore_eos, on_token)
+            if not words and chat:
+                event(chunk('', None, role=True))
             event(chunk('', finish))
             options = body.get('stream_options') or {}
             if isinstance(options, dict) and options.get('include_usage'):
+                usage = {'prompt_tokens': prompt_tokens, 'completion_tokens': completion_tokens,
+                         'total_tokens': prompt_tokens + completion_tokens}
                 event(json.dumps({'id': request_id, 'object': obj, 'created': created, 'model': model,
                                   'choices': [], 'usage': usage}))
             event('[DONE]')
@@ -375,7 +462,8 @@ class EngineHandler(BaseHTTPRequestHandler):
             text = ' '.join(str(t) for t in text)
         params = body.get('sampling_params') or {}
         max_tokens = params.get('max_new_tokens') if isinstance(params, dict) else None
-        words, finish, prompt_tokens, completion_tokens = self.run_request(str(text), max_tokens)
+        ignore_eos = isinstance(params, dict) and params.get('ignore_eos') is True
+        words, finish, prompt_tokens, completion_tokens = self.run_request(str(text), max_tokens, ignore_eos)
         self.send_json(200, {'text': ' '.join(words), 'meta_info': {
             'id': uuid.uuid4().hex, 'finish_reason': {'type': finish},
             'prompt_tokens': prompt_tokens, 'completion_tokens': completion_tokens, 'cached_tokens': 0}})

@@ -45,6 +45,7 @@ SPEC = {
     '--dist-init-addr': 'value',
     '--context-length': 'value',
     '--mem-fraction-static': 'value',
+    '--max-running-requests': 'value',
     '--enable-metrics': 'bool',
     '--enable-dp-attention': 'bool',
     '--trust-remote-code': 'bool',
@@ -123,6 +124,7 @@ def main(argv):
 
     state = EngineState('sglang', [served], model_path, VERSION)
     state.max_model_len = parse_int(args, '--context-length', int(config.get('max_position_embeddings') or 32768))
+    state.max_running = parse_int(args, '--max-running-requests', state.max_running)
     head = follower = None
 
     if node_rank == 0:

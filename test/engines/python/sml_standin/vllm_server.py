@@ -42,6 +42,7 @@ SPEC = {
     '--data-parallel-size': 'value',
     '--distributed-executor-backend': 'value',
     '--max-model-len': 'value',
+    '--max-num-seqs': 'value',
     '--api-key': 'value',
     '--trust-remote-code': 'bool',
     '--enforce-eager': 'bool',
@@ -174,6 +175,7 @@ def main(argv, prog='vllm serve'):
 
     state = EngineState('vllm', served, model, VERSION)
     state.max_model_len = parse_int(args, '--max-model-len', int(config.get('max_position_embeddings') or 32768))
+    state.max_running = parse_int(args, '--max-num-seqs', state.max_running)
     log.info('Using max model len %d' % state.max_model_len, where='config.py:1604')
     serve_on(sock, state)
 
