@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { DEFAULT_MAX_HTTP_SESSIONS } from '../src/config/load.js';
 import { SmlError } from '../src/errors.js';
 import { logger } from '../src/log.js';
 import type { ServerDeps } from './deps.js';
@@ -34,6 +35,8 @@ export interface HttpServerOptions {
   isRemoteAllowed?: boolean;
   sessionIdleMs?: number;
   maxBodyBytes?: number;
+  /** Open sessions at most; an initialize beyond it gets 503 (default 100). */
+  maxSessions?: number;
 }
 
 export interface RunningHttpServer {
@@ -47,7 +50,12 @@ interface Session {
   transport: StreamableHTTPServerTransport;
   mcp: McpServer;
   lastSeen: number;
+  /** POSTs still waiting for their answer: the idle sweep never closes a session that has one. */
+  openRequests: number;
 }
+
+// How long a client refused for lack of sessions should wait before trying again.
+const FULL_RETRY_AFTER_S = 30;
 
 export function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
@@ -143,9 +151,12 @@ export async function startHttpServer(
   const allowedOrigins = new Set(options.allowedOrigins ?? []);
   const idleMs = options.sessionIdleMs ?? 30 * 60_000;
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
+  const maxSessions = options.maxSessions ?? DEFAULT_MAX_HTTP_SESSIONS;
   const sessions = new Map<string, Session>();
   // Known once listening (port 0 picks a free one); requests only arrive after that.
   let boundPort = options.port;
+  // Sessions being initialized count against the cap before their id exists.
+  let initializing = 0;
 
   const isHostAllowed = (header: string | undefined) => {
     if (!header) return false;
@@ -197,6 +208,7 @@ export async function startHttpServer(
 
     if (req.method !== 'POST') {
       if (!session) return sendJsonRpcError(res, 400, -32000, 'Bad request: missing Mcp-Session-Id');
+      // A GET stream stays open for as long as the client listens: it is no sign of activity.
       session.lastSeen = Date.now();
       return session.transport.handleRequest(req, res);
     }
@@ -213,25 +225,48 @@ export async function startHttpServer(
     } catch {
       return sendJsonRpcError(res, 400, -32700, 'Parse error: the body is not JSON');
     }
-    if (session) {
-      session.lastSeen = Date.now();
-      return session.transport.handleRequest(req, res, message);
-    }
+    if (session) return serveInSession(session, req, res, message);
     if (!isInitializeRequest(message)) {
       return sendJsonRpcError(res, 400, -32000, 'Bad request: no session; send initialize first');
     }
-    const mcp = createMcpServer(deps);
-    const transport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: randomUUID,
-      onsessioninitialized: (id) => {
-        sessions.set(id, { transport, mcp, lastSeen: Date.now() });
-      },
+    if (sessions.size + initializing >= maxSessions) {
+      logger.warn({ sessions: sessions.size, maxSessions }, 'MCP HTTP session refused: too many sessions');
+      return sendJsonRpcError(
+        res,
+        503,
+        -32000,
+        `Too many sessions: this server holds at most ${maxSessions} open sessions. Retry after ${FULL_RETRY_AFTER_S} s, and end sessions you no longer use (HTTP DELETE with their Mcp-Session-Id).`,
+        { 'retry-after': String(FULL_RETRY_AFTER_S) },
+      );
+    }
+    initializing++;
+    try {
+      const mcp = createMcpServer(deps);
+      const transport = new StreamableHTTPServerTransport({
+        sessionIdGenerator: randomUUID,
+        onsessioninitialized: (id) => {
+          sessions.set(id, { transport, mcp, lastSeen: Date.now(), openRequests: 0 });
+        },
+      });
+      transport.onclose = () => {
+        if (transport.sessionId) sessions.delete(transport.sessionId);
+      };
+      await mcp.connect(transport);
+      await transport.handleRequest(req, res, message);
+    } finally {
+      initializing--;
+    }
+  };
+
+  /** A POST of an open session: the session counts as busy until its answer is sent. */
+  const serveInSession = (session: Session, req: IncomingMessage, res: ServerResponse, body: unknown) => {
+    session.openRequests++;
+    session.lastSeen = Date.now();
+    res.once('close', () => {
+      session.openRequests--;
+      session.lastSeen = Date.now();
     });
-    transport.onclose = () => {
-      if (transport.sessionId) sessions.delete(transport.sessionId);
-    };
-    await mcp.connect(transport);
-    await transport.handleRequest(req, res, message);
+    return session.transport.handleRequest(req, res, body);
   };
 
   const server = createServer((req, res) => {
@@ -248,7 +283,7 @@ export async function startHttpServer(
     () => {
       const now = Date.now();
       for (const [id, session] of sessions) {
-        if (now - session.lastSeen > idleMs) void closeSession(id, 'idle');
+        if (session.openRequests === 0 && now - session.lastSeen > idleMs) void closeSession(id, 'idle');
       }
     },
     Math.max(50, Math.min(idleMs / 2, 30_000)),
@@ -256,9 +291,13 @@ export async function startHttpServer(
   sweep.unref();
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const fail = (error: NodeJS.ErrnoException) => {
+      clearInterval(sweep);
+      reject(listenError(error, options.host, options.port));
+    };
+    server.once('error', fail);
     server.listen(options.port, options.host, () => {
-      server.off('error', reject);
+      server.off('error', fail);
       resolve();
     });
   });
@@ -281,4 +320,28 @@ export async function startHttpServer(
       });
     },
   };
+}
+
+/** Why the server cannot listen, as an error the operator can act on. */
+function listenError(error: NodeJS.ErrnoException, host: string, port: number): SmlError {
+  const address = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  if (error.code === 'EADDRINUSE') {
+    return new SmlError('CONFLICT', `Cannot serve on ${address}: the port is already in use.`, {
+      hint: 'Stop the other server on that port, or choose another one with --http HOST:PORT.',
+      cause: error,
+    });
+  }
+  if (error.code === 'EACCES') {
+    return new SmlError('PERMISSION_DENIED', `Cannot serve on ${address}: permission denied.`, {
+      hint: 'Ports below 1024 need privileges; choose a port above 1024 with --http HOST:PORT.',
+      cause: error,
+    });
+  }
+  if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND') {
+    return new SmlError('INVALID_ARGUMENT', `Cannot serve on ${address}: no such address on this machine.`, {
+      hint: 'Give an address of this machine, such as 127.0.0.1, with --http HOST:PORT.',
+      cause: error,
+    });
+  }
+  return new SmlError('INTERNAL', `Cannot serve on ${address}: ${error.message}.`, { cause: error });
 }

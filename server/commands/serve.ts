@@ -90,6 +90,7 @@ async function runHttp(
     isRemoteAllowed: options.allowRemote === true,
     sessionIdleMs: config.http.sessionIdleSeconds * 1000,
     maxBodyBytes: config.http.maxBodyBytes,
+    maxSessions: config.http.maxSessions,
   });
   // The address goes to stderr: stdout stays free for whatever launched us.
   process.stderr.write(`sml-mcp: MCP over Streamable HTTP at ${server.url}\n`);

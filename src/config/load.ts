@@ -16,6 +16,7 @@ import { collectSecretValues, createRedactor, type Redactor, readSecretsFile } f
 export const CONFIG_FILE_NAME = 'mcp.json';
 export const SECRETS_FILE_NAME = 'secrets.json';
 export const DEFAULT_HTTP_PORT = 8765;
+export const DEFAULT_MAX_HTTP_SESSIONS = 100;
 
 export type Env = Readonly<Record<string, string | undefined>>;
 export type SettingSource = 'flag' | 'env' | 'file';
@@ -37,6 +38,7 @@ export interface HttpSettings {
   allowedOrigins: string[];
   sessionIdleSeconds: number;
   maxBodyBytes: number;
+  maxSessions: number;
 }
 
 export interface ResolvedConfig {
@@ -168,6 +170,7 @@ export function loadConfig(options: LoadConfigOptions = {}): ResolvedConfig {
       allowedOrigins: http.allowedOrigins ?? [],
       sessionIdleSeconds: http.sessionIdleSeconds ?? 1800,
       maxBodyBytes: http.maxBodyBytes ?? 1024 * 1024,
+      maxSessions: http.maxSessions ?? DEFAULT_MAX_HTTP_SESSIONS,
     },
     isClusterConfigured: defaults.system !== undefined,
     warnings,

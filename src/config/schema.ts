@@ -53,6 +53,14 @@ export const HttpSection = z
       .positive()
       .optional()
       .describe('Largest accepted request body; default 1 MiB'),
+    maxSessions: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe(
+        'Open MCP sessions at most; a new client beyond it gets HTTP 503 with Retry-After; default 100',
+      ),
   })
   .describe('Streamable HTTP transport settings (the bearer token comes only from env SML_MCP_TOKEN)');
 export type HttpSection = z.infer<typeof HttpSection>;

@@ -153,6 +153,85 @@ describe('Streamable HTTP', () => {
     await client.close().catch(() => undefined);
   });
 
+  it('never closes an idle session while one of its requests is still running', async () => {
+    const jobs = Object.create(harness.deps.jobs) as typeof harness.deps.jobs;
+    jobs.waitFor = async () => {
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      return { reached: false, timed_out: true, statuses: [] };
+    };
+    const slow = await startHttpServer(
+      { ...harness.deps, jobs },
+      { host: '127.0.0.1', port: 0, token: TOKEN, sessionIdleMs: 300 },
+    );
+    try {
+      const transport = new StreamableHTTPClientTransport(new URL(slow.url), {
+        requestInit: { headers: { Authorization: `Bearer ${TOKEN}` } },
+      });
+      const client = new Client({ name: 'slow', version: '0' });
+      await client.connect(transport);
+      const result = await client.callTool({
+        name: 'status',
+        arguments: { job_ids: ['12345'], wait_until: 'serving', timeout_s: 5 },
+      });
+      expect(expectToolSuccess(result).wait).toMatchObject({ timed_out: true });
+      // Idle again after the answer: the sweep closes it then.
+      await eventually(async () => (slow.sessionCount() === 0 ? true : undefined), 10_000);
+      await client.close().catch(() => undefined);
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it('caps the open sessions: one more initialize gets 503 with Retry-After', async () => {
+    const small = await startHttpServer(harness.deps, {
+      host: '127.0.0.1',
+      port: 0,
+      token: TOKEN,
+      maxSessions: 2,
+    });
+    try {
+      const post = (body: unknown) =>
+        fetch(small.url, {
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${TOKEN}`,
+            'content-type': 'application/json',
+            accept: 'application/json, text/event-stream',
+          },
+          body: JSON.stringify(body),
+        });
+      const opened = [await post(INITIALIZE), await post(INITIALIZE)];
+      expect(opened.map((r) => r.status)).toEqual([200, 200]);
+      const refused = await post(INITIALIZE);
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect(((await refused.json()) as { error: { message: string } }).error.message).toMatch(
+        /at most 2 open sessions/,
+      );
+      expect(small.sessionCount()).toBe(2);
+      // Ending a session frees its place.
+      const ended = await fetch(small.url, {
+        method: 'DELETE',
+        headers: {
+          authorization: `Bearer ${TOKEN}`,
+          'mcp-session-id': opened[0]!.headers.get('mcp-session-id')!,
+          'mcp-protocol-version': '2025-06-18',
+        },
+      });
+      expect(ended.status).toBe(200);
+      expect((await post(INITIALIZE)).status).toBe(200);
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('says the port is in use instead of reporting a bug', async () => {
+    const port = new URL(server.url).port;
+    await expect(
+      startHttpServer(harness.deps, { host: '127.0.0.1', port: Number(port), token: TOKEN }),
+    ).rejects.toMatchObject({ code: 'CONFLICT', message: expect.stringMatching(/already in use/) });
+  });
+
   it('will not start without a token, with a short one, or beyond loopback without explicit permission', () => {
     const base = { host: '127.0.0.1', port: 0, token: TOKEN };
     expect(() => validateHttpOptions({ ...base, token: '' })).toThrow(/SML_MCP_TOKEN/);
