@@ -1,26 +1,21 @@
 import { defineConfig } from 'vitest/config';
 
-/** Test files that run jobs on the one local SLURM cluster (four nodes), or drive servers that do. */
-const CLUSTER_TESTS = [
+/**
+ * Two tiers, by folder. The cluster tier runs jobs on the one local SLURM cluster (four nodes) or
+ * drives servers that do; its globalSetup brings the cluster up. Everything else under test/ is the
+ * fast tier: no cluster (the in-memory scheduler of test/doubles/scheduler stands in), files in parallel.
+ */
+const CLUSTER_TIER = [
   'test/cluster/**/*.test.ts',
   'test/slurm/**/*.test.ts',
   'test/lifecycle/**/*.test.ts',
   'test/firecrest/**/*.test.ts',
-  'test/cli/**/*.test.ts',
-  'test/mcp/**/*.test.ts',
-];
-/** Files in those folders that need no cluster. */
-const CLUSTER_FREE = [
-  'test/cluster/standins.test.ts',
-  'test/firecrest/units.test.ts',
-  'test/mcp/http.test.ts',
-  'test/mcp/inspector.test.ts',
-  'test/mcp/readme.test.ts',
+  'test/faults/**/*.test.ts',
+  'test/e2e/**/*.test.ts',
 ];
 
 export default defineConfig({
   test: {
-    globalSetup: ['test/global-setup.ts'],
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 180_000,
@@ -29,12 +24,10 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'fast',
-          include: [
-            'test/unit/**/*.test.ts',
-            'test/jobs/**/*.test.ts',
-            'test/render/**/*.test.ts',
-            ...CLUSTER_FREE,
-          ],
+          include: ['test/**/*.test.ts'],
+          exclude: CLUSTER_TIER,
+          // Most fast tests wait on child processes, timers and sockets, not on the CPU.
+          maxWorkers: 4,
           sequence: { groupOrder: 0 },
         },
       },
@@ -43,8 +36,8 @@ export default defineConfig({
         // One file at a time: jobs of parallel files would queue for the same four nodes and time out.
         test: {
           name: 'cluster',
-          include: CLUSTER_TESTS,
-          exclude: CLUSTER_FREE,
+          include: CLUSTER_TIER,
+          globalSetup: ['test/global-setup.ts'],
           maxWorkers: 1,
           sequence: { groupOrder: 1 },
         },

@@ -33,6 +33,8 @@ export interface BuildDepsOptions extends SystemsOptions {
   hub?: HubOptions | false;
   watchIntervalMs?: number;
   pollIntervalMs?: number;
+  /** The systems and their schedulers (default: from the configuration; tests pass an in-memory one). */
+  systems?: SystemsApi;
 }
 
 /** The job service and its launcher over one job store (`config.stateDir`). */
@@ -67,7 +69,7 @@ export function createJobService(
 
 /** Everything a server needs, from a loaded configuration. */
 export function buildServerDeps(config: ResolvedConfig, options: BuildDepsOptions = {}): ServerDeps {
-  const systems = createSystems(config, options);
+  const systems = options.systems ?? createSystems(config, options);
   const catalog = buildCatalog(config);
   return {
     config,

@@ -7,18 +7,21 @@ import { expect, onTestFinished } from 'vitest';
 import { type BuildDepsOptions, buildServerDeps } from '../../server/build-deps.js';
 import { connectInProcessClient } from '../../server/client.js';
 import type { ServerDeps } from '../../server/deps.js';
-import { resolveSystem } from '../../server/systems.js';
-import { readEnvironmentFile } from '../../src/catalog/environment.js';
+import { createSystems, resolveSystem } from '../../server/systems.js';
+import { parseEnvironmentToml } from '../../src/catalog/environment.js';
 import { loadConfig, type ResolvedConfig } from '../../src/config/load.js';
 import { JOB_TAG_PREFIX } from '../../src/domain/job-name.js';
 import { buildLaunchSpecs, LaunchRequest } from '../../src/domain/launch-spec.js';
 import { LOCAL_CLUSTER_ROOT } from '../../src/domain/system.js';
 import { JobStore } from '../../src/jobs/store.js';
 import type { Scheduler } from '../../src/scheduler/scheduler.js';
+import { InMemoryScheduler, type JobProgram } from '../doubles/scheduler/index.js';
+import { seedLocalCluster } from '../doubles/scheduler/local-cluster.js';
 
 /**
- * The MCP protocol tests run the real server over the real job service, on the local SLURM
- * cluster of test/cluster, through the SDK's own Client in memory.
+ * The MCP protocol tests run the real server over the real job service through the SDK's own
+ * Client in memory. The "local" system is an in-memory scheduler seeded like the local cluster
+ * (fast tier), or the real local SLURM cluster of test/cluster with `onCluster: true` (cluster tier).
  */
 
 const REPO_ROOT = join(import.meta.dirname, '..', '..');
@@ -38,7 +41,10 @@ export interface Harness {
   dir: string;
   config: ResolvedConfig;
   deps: ServerDeps;
+  /** The scheduler of the "local" system. */
   scheduler: Scheduler;
+  /** The same scheduler when it is the in-memory one (undefined on the cluster). */
+  memory?: InMemoryScheduler;
   cleanup(): void;
 }
 
@@ -49,6 +55,10 @@ export interface HarnessOptions extends BuildDepsOptions {
   configFile?: unknown;
   /** Leave the default system unset (the "nothing configured" state). */
   isUnconfigured?: boolean;
+  /** Run the "local" system on the real local SLURM cluster (cluster tier) instead of in memory. */
+  onCluster?: boolean;
+  /** The in-memory scheduler to use for "local" (default: a new one seeded like the local cluster). */
+  memory?: InMemoryScheduler;
 }
 
 export function createHarness(options: HarnessOptions = {}): Harness {
@@ -64,8 +74,16 @@ export function createHarness(options: HarnessOptions = {}): Harness {
       ...options.env,
     },
   });
+  const slurmEnv = options.onCluster ? clusterEnv() : undefined;
+  const memory = options.onCluster ? undefined : (options.memory ?? seededScheduler());
+  const configured = createSystems(config, { slurmEnv });
   const deps = buildServerDeps(config, {
-    slurmEnv: clusterEnv(),
+    systems: memory
+      ? {
+          profiles: configured.profiles,
+          schedulerFor: (profile) => (profile.name === 'local' ? memory : configured.schedulerFor(profile)),
+        }
+      : configured,
     watchIntervalMs: 300,
     pollIntervalMs: 300,
     // Tests never reach out to the Hugging Face Hub: configs come from the local model registry.
@@ -73,7 +91,24 @@ export function createHarness(options: HarnessOptions = {}): Harness {
     ...options,
   });
   const scheduler = deps.systems.schedulerFor(resolveSystem(config, 'local'));
-  return { dir, config, deps, scheduler, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    dir,
+    config,
+    deps,
+    scheduler,
+    memory,
+    cleanup: () => {
+      memory?.shutdown();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** An in-memory scheduler holding what the local cluster has under /opt/sml-local. */
+export function seededScheduler(): InMemoryScheduler {
+  const scheduler = new InMemoryScheduler();
+  seedLocalCluster(scheduler);
+  return scheduler;
 }
 
 export async function connect(deps: ServerDeps, capabilities: ClientCapabilities = {}): Promise<Client> {
@@ -115,6 +150,7 @@ export async function submitRecordedJob(harness: Harness, options: RecordedJobOp
     `exit ${options.exitCode ?? 0}`,
     '',
   ].join('\n');
+  harness.memory?.programs.set(tag, recordedJobProgram(options));
   const { jobId } = await harness.scheduler.submit({
     script,
     scriptPath: join(workingDir, `job_${launchId}.sh`),
@@ -135,7 +171,13 @@ export async function submitRecordedJob(harness: Harness, options: RecordedJobOp
   const plan = buildLaunchSpecs(request, {
     system,
     user: 'root',
-    environment: { clusterPath: environmentPath, file: readEnvironmentFile(environmentPath) },
+    environment: {
+      clusterPath: environmentPath,
+      file: parseEnvironmentToml(
+        harness.memory?.fileText(environmentPath) ?? readFileSync(environmentPath, 'utf8'),
+        environmentPath,
+      ),
+    },
     launchId,
   });
   await new JobStore(harness.config.stateDir).create({
@@ -154,6 +196,19 @@ export async function submitRecordedJob(harness: Harness, options: RecordedJobOp
     warnings: [],
   });
   return jobId;
+}
+
+/** What the script of submitRecordedJob does, for the in-memory scheduler. */
+function recordedJobProgram(options: RecordedJobOptions): JobProgram {
+  return async (run) => {
+    const log = `${run.logDir}/log.out`;
+    if (options.banner) run.append(log, `${options.banner}\n`);
+    for (let i = 1; i <= (options.lines ?? 3); i++) {
+      run.append(log, `line ${i}\n`);
+      await run.sleep((options.intervalS ?? 1) * 1000);
+    }
+    return options.exitCode ?? 0;
+  };
 }
 
 /** A recorded job that is cancelled as soon as the current test finishes, so the cluster stays free. */

@@ -3,7 +3,7 @@ import {
   LoggingMessageNotificationSchema,
   ResourceUpdatedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allPrompts } from '../../prompts/index.js';
 import { allResources } from '../../resources/index.js';
 import { LOG_TEMPLATE, logUri, metricsUri, scriptUri } from '../../resources/uris.js';
@@ -16,9 +16,6 @@ import {
   submitTestJob,
   waitUntilEnded,
 } from './harness.js';
-
-// These tests wait for jobs on the shared local cluster, which other tests keep busy too.
-vi.setConfig({ testTimeout: 300_000, hookTimeout: 300_000 });
 
 let harness: Harness;
 let client: Client;

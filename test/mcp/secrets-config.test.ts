@@ -2,7 +2,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { logUri } from '../../resources/uris.js';
 import { loadConfig } from '../../src/config/load.js';
 import { configJsonSchema } from '../../src/config/schema.js';
@@ -16,9 +16,6 @@ import {
   submitRecordedJob,
   waitUntilEnded,
 } from './harness.js';
-
-// One test waits for a job on the shared local cluster, which other tests keep busy too.
-vi.setConfig({ testTimeout: 300_000, hookTimeout: 300_000 });
 
 const CLIENT_SECRET = 'fc-client-secret-7f3a9d2e41';
 const MCP_TOKEN = 'mcp-token-c0ffee1234567890';

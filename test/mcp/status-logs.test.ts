@@ -1,6 +1,6 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   connect,
   createHarness,
@@ -11,9 +11,6 @@ import {
   textOf,
   waitUntilEnded,
 } from './harness.js';
-
-// These tests wait for jobs on the shared local cluster, which other tests keep busy too.
-vi.setConfig({ testTimeout: 300_000, hookTimeout: 300_000 });
 
 let harness: Harness;
 let client: Client;

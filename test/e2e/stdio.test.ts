@@ -8,7 +8,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clusterEnv, expectToolError, expectToolSuccess, runLifecycle } from './harness.js';
+import { clusterEnv, expectToolError, expectToolSuccess, runLifecycle } from '../mcp/harness.js';
 
 /** `npm test` builds first; this file tests what ships: dist/server/cli.js. */
 const CLI = join(import.meta.dirname, '..', '..', 'dist', 'server', 'cli.js');

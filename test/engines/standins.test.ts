@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
+import { probe } from '../cluster/jobs.js';
 import { waitFor } from '../helpers/cluster.js';
-import { probe } from './jobs.js';
 
 const ENGINES = fileURLToPath(new URL('../engines', import.meta.url));
 const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';

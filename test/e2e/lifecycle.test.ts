@@ -1,29 +1,24 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import {
-  type CallToolResult,
-  ResourceListChangedNotificationSchema,
-} from '@modelcontextprotocol/sdk/types.js';
+import { ResourceListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningHttpServer, startHttpServer } from '../../server/http.js';
 import {
   connect,
   createHarness,
-  expectToolError,
   expectToolSuccess,
   type Harness,
   runLifecycle,
-  textOf,
   waitUntilEnded,
-} from './harness.js';
+} from '../mcp/harness.js';
 
 const TOKEN = 'lifecycle-token-0123456789';
 let harness: Harness;
 let server: RunningHttpServer;
 
 beforeAll(async () => {
-  harness = createHarness();
+  harness = createHarness({ onCluster: true });
   server = await startHttpServer(harness.deps, { host: '127.0.0.1', port: 0, token: TOKEN });
 });
 
@@ -60,53 +55,6 @@ describe('a deployment through the MCP server on the local cluster', () => {
     await client.connect(transport);
     const outcome = await runLifecycle(client, randomUUID());
     expect(outcome.endpoint).toMatch(/^http:\/\//);
-    await client.close();
-  });
-
-  it('replays a launch with the same idempotency key instead of submitting twice', {
-    timeout: 120_000,
-  }, async () => {
-    const client = await connect(harness.deps);
-    const key = randomUUID();
-    const args = {
-      model: 'swiss-ai/Apertus-8B-Instruct-2509',
-      framework: 'sglang',
-      system: 'local',
-      time: '00:05:00',
-      idempotency_key: key,
-    };
-    const first = expectToolSuccess(await client.callTool({ name: 'launch', arguments: args }));
-    const second = expectToolSuccess(await client.callTool({ name: 'launch', arguments: args }));
-    expect(second.job_ids).toEqual(first.job_ids);
-    expect(second.replayed).toBe(true);
-    const jobId = (first.job_ids as string[])[0]!;
-    expectToolSuccess(await client.callTool({ name: 'cancel', arguments: { job_id: jobId, confirm: true } }));
-    await client.close();
-  });
-
-  it('frees the idempotency key of a launch that queued nothing, so the retry launches', {
-    timeout: 120_000,
-  }, async () => {
-    const client = await connect(harness.deps);
-    const key = randomUUID();
-    const args = {
-      model: 'swiss-ai/Apertus-8B-Instruct-2509',
-      framework: 'sglang',
-      system: 'local',
-      time: '00:05:00',
-      idempotency_key: key,
-    };
-    const refused = await client.callTool({
-      name: 'launch',
-      arguments: { ...args, partition: 'nosuchpartition' },
-    });
-    expectToolError(refused, 'SUBMIT_FAILED');
-    expect(textOf(refused as CallToolResult)).toContain('nosuchpartition');
-    const retried = expectToolSuccess(await client.callTool({ name: 'launch', arguments: args }));
-    expect(retried.replayed).toBe(false);
-    expect(retried.job_ids).toHaveLength(1);
-    const jobId = (retried.job_ids as string[])[0]!;
-    expectToolSuccess(await client.callTool({ name: 'cancel', arguments: { job_id: jobId, confirm: true } }));
     await client.close();
   });
 });
