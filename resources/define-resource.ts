@@ -6,7 +6,7 @@ import { isUnknownJob } from '../tools/status.js';
 export { isUnknownJob };
 
 import type { Redactor } from '../src/config/secrets.js';
-import { SmlError, toSmlError } from '../src/errors.js';
+import { errorText, SmlError, toSmlError } from '../src/errors.js';
 import { logger } from '../src/log.js';
 
 /**
@@ -44,8 +44,9 @@ export function toMcpError(error: unknown, redact: Redactor, uri?: string): McpE
   if (error instanceof McpError) return error;
   const smlError = toSmlError(error);
   const code = CLIENT_ERRORS.has(smlError.code) ? ErrorCode.InvalidParams : ErrorCode.InternalError;
-  if (code === ErrorCode.InternalError) logger.warn({ uri, code: smlError.code }, redact(smlError.message));
-  return new McpError(code, redact(`[${smlError.code}] ${smlError.userMessage}`), uri ? { uri } : undefined);
+  const text = errorText(smlError, redact);
+  if (code === ErrorCode.InternalError) logger.warn({ uri, code: smlError.code }, text);
+  return new McpError(code, text, uri ? { uri } : undefined);
 }
 
 /** Run a resource callback, turning its errors into JSON-RPC errors. */

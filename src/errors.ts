@@ -52,6 +52,27 @@ export class SmlError extends Error {
   }
 }
 
+/** Longest error text shown to a user or agent: a huge bad value is never echoed whole. */
+export const MAX_ERROR_TEXT = 4000;
+const KEPT_TAIL = 1000;
+
+/**
+ * `[CODE] message next-step`, redacted, then cut in the middle to MAX_ERROR_TEXT characters (the
+ * head names the problem, the tail holds the next step). Every surface that shows an error uses it.
+ */
+export function errorText(error: SmlError, redact: (text: string) => string = (text) => text): string {
+  return truncateMiddle(redact(`[${error.code}] ${error.userMessage}`), MAX_ERROR_TEXT);
+}
+
+/** `text` cut to `max` characters around an `… [N characters omitted] …` marker. */
+export function truncateMiddle(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const tail = Math.min(KEPT_TAIL, Math.floor(max / 4));
+  const marker = ` … [${text.length - max} characters omitted] … `;
+  const head = Math.max(0, max - tail - marker.length);
+  return `${text.slice(0, head)}${marker}${text.slice(text.length - tail)}`;
+}
+
 export function isSmlError(error: unknown): error is SmlError {
   return error instanceof SmlError;
 }

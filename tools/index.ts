@@ -14,6 +14,7 @@ import { listModelsTool } from './list-models.js';
 import { listSystemsTool } from './list-systems.js';
 import { logsTool } from './logs.js';
 import { invalidArguments, toErrorResult, toSuccessResult } from './result.js';
+import { assertSafeStrings } from './safe-input.js';
 import { sizeModelTool } from './size-model.js';
 import { statusTool } from './status.js';
 
@@ -80,9 +81,10 @@ export async function callTool(
   context: ToolContext,
 ): Promise<CallToolResult> {
   const redact = context.deps.config.redact;
-  const parsed = tool.input.safeParse(rawArgs ?? {});
-  if (!parsed.success) return toErrorResult(tool.name, invalidArguments(tool.name, parsed.error), redact);
   try {
+    assertSafeStrings(tool.name, rawArgs);
+    const parsed = tool.input.safeParse(rawArgs ?? {});
+    if (!parsed.success) throw invalidArguments(tool.name, parsed.error);
     const reply = await tool.run(parsed.data, context);
     const checked = tool.output.safeParse(reply.structured);
     if (!checked.success) {

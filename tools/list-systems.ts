@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { ServerDeps } from '../server/deps.js';
 import type { SystemProfile } from '../src/domain/system.js';
-import { SmlError, toSmlError } from '../src/errors.js';
+import { errorText, SmlError, toSmlError } from '../src/errors.js';
 import type { Partition, Reservation } from '../src/scheduler/scheduler.js';
 import { defineTool } from './define-tool.js';
 
@@ -151,8 +151,7 @@ async function describeSystem(
       reservations: reservations.map(toReservationView),
     };
   } catch (error) {
-    const smlError = toSmlError(error);
-    view.error = deps.config.redact(`[${smlError.code}] ${smlError.userMessage}`);
+    view.error = errorText(toSmlError(error), deps.config.redact);
   }
   return view;
 }

@@ -1,7 +1,7 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
 import { type Redactor, redactDeep } from '../src/config/secrets.js';
-import { SmlError, toSmlError } from '../src/errors.js';
+import { errorText, MAX_ERROR_TEXT, SmlError, toSmlError, truncateMiddle } from '../src/errors.js';
 import { logger } from '../src/log.js';
 import type { ToolReply } from './define-tool.js';
 
@@ -10,16 +10,13 @@ import type { ToolReply } from './define-tool.js';
  * next-step`, never structuredContent: v1 clients validate it even on errors), secrets redacted.
  */
 
-export function errorText(error: SmlError, redact: Redactor): string {
-  return redact(`[${error.code}] ${error.userMessage}`);
-}
-
 export function toErrorResult(toolName: string, thrown: unknown, redact: Redactor): CallToolResult {
   const error = toSmlError(thrown);
   const text = errorText(error, redact);
-  const cause = error.cause instanceof Error ? redact(error.cause.message) : undefined;
+  const cause =
+    error.cause instanceof Error ? truncateMiddle(redact(error.cause.message), MAX_ERROR_TEXT) : undefined;
   const level = error.code === 'INTERNAL' ? 'error' : 'info';
-  logger[level]({ tool: toolName, code: error.code, cause }, redact(error.message));
+  logger[level]({ tool: toolName, code: error.code, cause }, text);
   return { isError: true, content: [{ type: 'text', text }] };
 }
 

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { SmlError, toSmlError } from '../../src/errors.js';
+import { errorText, toSmlError } from '../../src/errors.js';
 import { type GlobalOptions, openToolCaller, type ToolCaller, ToolError } from './context.js';
 import { EXIT, printErr } from './print.js';
 
@@ -24,8 +24,7 @@ export async function runCommand(
   } catch (error) {
     if (error instanceof ToolError) printErr(error.message);
     else {
-      const failure = error instanceof SmlError ? error : toSmlError(error);
-      printErr(`[${failure.code}] ${failure.userMessage}`);
+      printErr(errorText(toSmlError(error)));
     }
     process.exitCode = EXIT.error;
   }

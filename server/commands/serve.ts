@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { type ConfigFlags, describeConfig, loadConfig, type ResolvedConfig } from '../../src/config/load.js';
-import { SmlError, toSmlError } from '../../src/errors.js';
+import { errorText, SmlError, toSmlError } from '../../src/errors.js';
 import { logger } from '../../src/log.js';
 import { buildServerDeps } from '../build-deps.js';
 import { startHttpServer } from '../http.js';
@@ -52,8 +52,7 @@ export function registerServeCommand(program: Command): Command {
       try {
         await runServe(command.optsWithGlobals<ServeOptions>());
       } catch (error) {
-        const smlError = toSmlError(error);
-        process.stderr.write(`sml-mcp serve: [${smlError.code}] ${smlError.userMessage}\n`);
+        process.stderr.write(`sml-mcp serve: ${errorText(toSmlError(error))}\n`);
         process.exitCode = 2;
       }
     });

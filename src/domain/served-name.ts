@@ -7,6 +7,8 @@ import { SmlError } from '../errors.js';
  */
 
 export const SERVED_NAME_FLAG = '--served-model-name';
+/** Longer names are no model name: clients show them in lists and send them in every request. */
+export const MAX_SERVED_NAME_LENGTH = 256;
 
 /** `<user>/<vendor>/<model>`: names with fewer than 3 segments get `<user>/` prepended. */
 export function namespaceServedModelName(name: string, user: string): string {
@@ -14,6 +16,13 @@ export function namespaceServedModelName(name: string, user: string): string {
     throw new SmlError('INVALID_ARGUMENT', `User name '${user}' cannot namespace a served model name.`, {
       hint: 'The user name must be non-empty without slashes or spaces; check the cluster identity (whoami).',
     });
+  }
+  if (name.length > MAX_SERVED_NAME_LENGTH) {
+    throw new SmlError(
+      'INVALID_ARGUMENT',
+      `Served model name '${name.slice(0, 60)}…' is ${name.length} characters long; at most ${MAX_SERVED_NAME_LENGTH} are accepted.`,
+      { hint: 'Give a short name such as swiss-ai/Apertus-8B-Instruct-2509.' },
+    );
   }
   if (name === '' || name.startsWith('/') || name.endsWith('/') || name.includes('//')) {
     throw new SmlError(
