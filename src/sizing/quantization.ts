@@ -5,6 +5,9 @@
  * engines load keeps them in 16 bits (the configs list them in their ignore lists, or leave them out).
  */
 
+import { createContext, Script } from 'node:vm';
+import { SmlError } from '../errors.js';
+
 /** The parts of a block a quantization may cover. */
 export type QuantizedPart = 'attention' | 'linearAttention' | 'denseMlp' | 'sharedExperts' | 'routedExperts';
 
@@ -56,19 +59,53 @@ const PART_SAMPLES: Record<QuantizedPart, readonly string[]> = {
  * `…block_sparse_moe.gate` but not `…mlp.gate_proj`.
  */
 export function isCoveredByPattern(moduleName: string, pattern: string): boolean {
-  if (pattern.startsWith('re:')) {
-    try {
-      return new RegExp(`^(?:${pattern.slice(3)})`).test(moduleName);
-    } catch {
-      return false;
-    }
-  }
+  return pattern.startsWith('re:')
+    ? matchedByRegexes([pattern.slice(3)], [moduleName]).size > 0
+    : isCoveredByDottedPattern(moduleName, pattern);
+}
+
+function isCoveredByDottedPattern(moduleName: string, pattern: string): boolean {
   const name = moduleName.split('.');
   const wanted = pattern.split('.');
   for (let start = 0; start + wanted.length <= name.length; start++) {
     if (wanted.every((part, i) => part === '*' || part === name[start + i])) return true;
   }
   return false;
+}
+
+/**
+ * The `re:` patterns come from a file anyone can publish, and a backtracking pattern such as
+ * `(.|.)*X` would run for years on one module name. All of a config's patterns together get this
+ * much time; V8 interrupts a regular expression that runs past a vm timeout.
+ */
+export const REGEX_BUDGET_MS = 250;
+const REGEX_SCRIPT = new Script(`
+  const matched = [];
+  for (current = 0; current < sources.length; current++) {
+    let re;
+    try { re = new RegExp('^(?:' + sources[current] + ')'); } catch { continue; }
+    for (const subject of subjects) if (re.test(subject)) matched.push(subject);
+  }
+  matched;
+`);
+
+/** The subjects any of the regular expressions matches from the start (invalid ones match nothing). */
+function matchedByRegexes(sources: readonly string[], subjects: readonly string[]): Set<string> {
+  if (sources.length === 0) return new Set();
+  const context = createContext({ sources, subjects, current: 0 });
+  try {
+    return new Set(REGEX_SCRIPT.runInContext(context, { timeout: REGEX_BUDGET_MS }) as string[]);
+  } catch (error) {
+    const slow = String(sources[context.current as number] ?? '');
+    throw new SmlError(
+      'INVALID_ARGUMENT',
+      `The model config's quantization_config ignore pattern 're:${slow.length > 80 ? `${slow.slice(0, 80)}…` : slow}' did not finish matching within ${REGEX_BUDGET_MS} ms (a catastrophically backtracking regular expression).`,
+      {
+        hint: 'The config.json is damaged or hostile: point model at an unmodified Hugging Face config.json.',
+        cause: error,
+      },
+    );
+  }
 }
 
 function ignoredPatterns(config: Record<string, unknown>): string[] {
@@ -82,9 +119,16 @@ function ignoredPatterns(config: Record<string, unknown>): string[] {
 }
 
 function partsCovered(patterns: readonly string[]): Record<QuantizedPart, boolean> {
+  const samples = Object.values(PART_SAMPLES).flat();
+  const regexes = patterns.filter((p) => p.startsWith('re:')).map((p) => p.slice(3));
+  const dotted = patterns.filter((p) => !p.startsWith('re:'));
+  const ignored = matchedByRegexes(regexes, samples);
+  for (const sample of samples) {
+    if (dotted.some((pattern) => isCoveredByDottedPattern(sample, pattern))) ignored.add(sample);
+  }
   const parts = {} as Record<QuantizedPart, boolean>;
-  for (const [part, samples] of Object.entries(PART_SAMPLES) as [QuantizedPart, readonly string[]][]) {
-    parts[part] = !samples.some((sample) => patterns.some((pattern) => isCoveredByPattern(sample, pattern)));
+  for (const [part, partSamples] of Object.entries(PART_SAMPLES) as [QuantizedPart, readonly string[]][]) {
+    parts[part] = !partSamples.some((sample) => ignored.has(sample));
   }
   return parts;
 }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FIXTURES_DIR } from '../../bench/sizing-validation.js';
+import { SmlError } from '../../src/errors.js';
 import {
   estimateParameters,
   findGpu,
@@ -216,6 +217,23 @@ describe('weight bytes by dtype and quantization', () => {
     expect(
       isCoveredByPattern('model.layers.0.mlp.gate_proj', 're:.*mlp\\.(gate|up|gate_up|down)_proj.*'),
     ).toBe(true);
+  });
+
+  it('ignore patterns that backtrack catastrophically end in a clear error naming the pattern', () => {
+    let thrown: unknown;
+    try {
+      parseQuantization({
+        quant_method: 'compressed-tensors',
+        ignore: ['lm_head', 're:.*gate$', 're:(a|a)*(.|.)*X'],
+      });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(SmlError);
+    expect((thrown as SmlError).code).toBe('INVALID_ARGUMENT');
+    expect((thrown as SmlError).message).toContain("'re:(a|a)*(.|.)*X'");
+    // An invalid expression matches nothing, as before.
+    expect(parseQuantization({ quant_method: 'fp8', ignore: ['re:(unclosed'] })?.parts.attention).toBe(true);
   });
 
   it('per GPU: sharded parts divide by tp, MLA down-projections and routers are replicated', () => {
