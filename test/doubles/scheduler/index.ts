@@ -123,7 +123,7 @@ export class InMemoryScheduler implements Scheduler {
   private readonly faults = new Map<SchedulerMethod | '*', Fault[]>();
   private nextJobId: number;
   private isUnreachable = false;
-  private lostSubmitAnswers = 0;
+  private readonly lostSubmits: { isQueued: boolean }[] = [];
 
   constructor(options: InMemorySchedulerOptions = {}) {
     this.kind = options.kind ?? 'slurm';
@@ -154,20 +154,23 @@ export class InMemoryScheduler implements Scheduler {
     requireAbsolute(request.workingDir, 'working directory');
     this.storeFile(request.scriptPath, Buffer.from(request.script), 0o700);
     this.mkdirs(request.workingDir);
-    const jobId = this.queue(request);
-    if (this.lostSubmitAnswers > 0) {
-      this.lostSubmitAnswers--;
+    const lost = this.lostSubmits.shift();
+    const jobId = lost?.isQueued === false ? undefined : this.queue(request);
+    if (lost) {
       // What the SLURM backend does when sbatch's answer is lost: look for the job by its tag.
+      const timeout = new SmlError('TIMEOUT', 'sbatch timed out after 120 s.');
+      if (request.tag === '') throw timeout;
       const matching = (await this.findTaggedJobs(request.tag, options)).filter(
         (job) => job.comment === request.tag,
       );
-      if (request.tag !== '' && matching.length === 1) return { jobId: matching[0]!.jobId };
-      throw new SmlError('SUBMIT_FAILED', 'sbatch timed out. The job may or may not have been submitted.', {
+      if (matching.length === 1) return { jobId: matching[0]!.jobId };
+      throw new SmlError('SUBMIT_FAILED', `${timeout.message} The job may or may not have been submitted.`, {
         hint: `Look for a job with comment "${request.tag}" before launching again, so it does not run twice.`,
         details: { isAmbiguous: true },
+        cause: timeout,
       });
     }
-    return { jobId };
+    return { jobId: jobId! };
   }
 
   async statuses(jobIds: readonly string[], options: CallOptions = {}): Promise<Map<string, JobInfo>> {
@@ -388,15 +391,19 @@ export class InMemoryScheduler implements Scheduler {
     this.isUnreachable = isUnreachable;
   }
 
-  /** The next `times` submissions queue their job but sbatch's answer is lost (the backend then looks for the tag). */
-  loseSubmitAnswers(times = 1): void {
-    this.lostSubmitAnswers = times;
+  /**
+   * sbatch's answer is lost for the next `times` submissions (a timeout); the job is queued or not
+   * (`isQueued`). Like the SLURM backend, submit then looks for the job by its tag: found, it
+   * succeeds; not found, it fails SUBMIT_FAILED with details.isAmbiguous.
+   */
+  loseSubmitAnswers(times = 1, options: { isQueued?: boolean } = {}): void {
+    for (let i = 0; i < times; i++) this.lostSubmits.push({ isQueued: options.isQueued ?? true });
   }
 
   clearFaults(): void {
     this.faults.clear();
     this.isUnreachable = false;
-    this.lostSubmitAnswers = 0;
+    this.lostSubmits.length = 0;
   }
 
   /** Stop every running program (a test's afterAll). */
