@@ -1,6 +1,7 @@
 import { userInfo } from 'node:os';
 import { type Catalog, createCatalog, loadShippedCatalog } from '../src/catalog/catalog.js';
 import type { ResolvedConfig } from '../src/config/load.js';
+import type { LocalFilePolicy } from '../src/config/local-files.js';
 import { LaunchSpec, launchLayoutOf } from '../src/domain/launch-spec.js';
 import type { SystemProfile } from '../src/domain/system.js';
 import type { JobServiceApi } from '../src/jobs/api.js';
@@ -31,6 +32,8 @@ export interface BuildDepsOptions extends SystemsOptions {
   sizer?: SizerApi;
   /** Hugging Face Hub access for size_model (false: registry and local configs only). */
   hub?: HubOptions | false;
+  /** Which files of this machine tool inputs may name (default any: the local user over stdio). */
+  localFiles?: LocalFilePolicy;
   watchIntervalMs?: number;
   pollIntervalMs?: number;
   /** The systems and their schedulers (default: from the configuration; tests pass an in-memory one). */
@@ -42,7 +45,7 @@ export function createJobService(
   config: ResolvedConfig,
   systems: SystemsApi,
   catalog: Catalog,
-  options: Pick<BuildDepsOptions, 'launcher' | 'pollIntervalMs'> = {},
+  options: Pick<BuildDepsOptions, 'launcher' | 'pollIntervalMs' | 'localFiles'> = {},
 ): JobServiceApi {
   const store = new JobStore(config.stateDir);
   const systemNamed = (name?: string) => resolveSystem(config, name);
@@ -56,6 +59,7 @@ export function createJobService(
       schedulerFor,
       localUser: () => userInfo().username,
       version: PACKAGE_VERSION,
+      localFiles: options.localFiles,
     });
   return new JobService({
     store,
@@ -76,7 +80,7 @@ export function buildServerDeps(config: ResolvedConfig, options: BuildDepsOption
     systems,
     catalog,
     jobs: createJobService(config, systems, catalog, options),
-    sizer: options.sizer ?? createSizerFor(config, systems, catalog, options.hub),
+    sizer: options.sizer ?? createSizerFor(config, systems, catalog, options.hub, options.localFiles),
     watchIntervalMs: options.watchIntervalMs,
   };
 }
@@ -87,6 +91,7 @@ export function createSizerFor(
   systems: SystemsApi,
   catalog: Catalog,
   hub?: HubOptions | false,
+  localFiles?: LocalFilePolicy,
 ): SizerApi {
   return {
     size: (input, options = {}) => {
@@ -97,6 +102,7 @@ export function createSizerFor(
         schedulerFor: (profile) => systems.schedulerFor(profile),
         resolveCatalogModel: catalogModelResolver(catalog.entries, system?.modelRegistry),
         hub,
+        localFiles,
         signal: options.signal,
       });
     },

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { type ConfigFlags, describeConfig, loadConfig, type ResolvedConfig } from '../../src/config/load.js';
+import { localFilesUnder } from '../../src/config/local-files.js';
 import { errorText, SmlError, toSmlError } from '../../src/errors.js';
 import { logger } from '../../src/log.js';
 import { buildServerDeps } from '../build-deps.js';
@@ -69,9 +70,13 @@ export async function runServe(options: ServeOptions): Promise<void> {
     },
   });
   logger.info(describeConfig(config));
-  const deps = buildServerDeps(config);
-  if (!options.http) return runStdioServer(deps);
-  await runHttp(config, deps, options);
+  if (!options.http) return runStdioServer(buildServerDeps(config));
+  // Remote clients may name files of this machine only under the directories the operator allowed.
+  await runHttp(
+    config,
+    buildServerDeps(config, { localFiles: localFilesUnder(config.http.localPathRoots) }),
+    options,
+  );
 }
 
 async function runHttp(

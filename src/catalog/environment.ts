@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { assetPath } from '../assets.js';
@@ -23,6 +23,9 @@ export interface EnvironmentFile {
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const EDF_KEYS = ['image', 'mounts', 'workdir', 'env', 'annotations', 'base_environment', 'entrypoint'];
+/** Environment files are a few hundred bytes; anything much larger is not one. */
+export const MAX_ENVIRONMENT_BYTES = 1024 * 1024;
 
 function scalarToString(value: unknown): string | undefined {
   if (typeof value === 'string') return value;
@@ -52,8 +55,11 @@ export function parseEnvironmentToml(text: string, source: string): EnvironmentF
   try {
     data = parseToml(text) as Record<string, unknown>;
   } catch (error) {
-    const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
-    throw new SmlError('INVALID_ARGUMENT', `Environment file ${source} is not valid TOML: ${reason}`, {
+    // The parser quotes the offending lines; only the position is passed on, never file content.
+    const { line, column } = error as { line?: number; column?: number };
+    const where =
+      line === undefined ? '' : ` (line ${line}${column === undefined ? '' : `, column ${column}`})`;
+    throw new SmlError('INVALID_ARGUMENT', `Environment file ${source} is not valid TOML${where}.`, {
       hint: 'Fix the file (EDF format: image, mounts, workdir, [env], [annotations]).',
       cause: error,
     });
@@ -62,6 +68,9 @@ export function parseEnvironmentToml(text: string, source: string): EnvironmentF
     new SmlError('INVALID_ARGUMENT', `Environment file ${source}: ${what}.`, {
       hint: 'EDF format: image = "...", mounts = ["src:dst", ...], workdir = "...", [env] KEY = "value".',
     });
+  if (!EDF_KEYS.some((key) => data[key] !== undefined)) {
+    throw fail(`it has none of the keys of an environment file (${EDF_KEYS.join(', ')})`);
+  }
   const result: EnvironmentFile = { mounts: [], env: {}, annotations: {} };
   if (data.image !== undefined) {
     if (typeof data.image !== 'string' || data.image === '') throw fail('image must be a non-empty string');
@@ -98,34 +107,64 @@ export interface EnvironmentReference {
   path: string;
 }
 
+/** The shipped environment of this name (`sglang.toml`), or undefined. */
+export function shippedEnvironment(reference: string): EnvironmentReference | undefined {
+  if (reference.includes('/')) return undefined;
+  const shippedPath = assetPath('envs', reference);
+  return existsSync(shippedPath) ? { isShipped: true, path: shippedPath } : undefined;
+}
+
 /** A shipped environment name (`sglang.toml`) or a path: absolute as is, relative against `cwd`. */
 export function resolveEnvironmentReference(reference: string, cwd = process.cwd()): EnvironmentReference {
-  if (!reference.includes('/')) {
-    const shippedPath = assetPath('envs', reference);
-    if (existsSync(shippedPath)) return { isShipped: true, path: shippedPath };
-    if (!existsSync(resolve(cwd, reference))) {
-      throw new SmlError(
-        'NOT_FOUND',
-        `Environment '${reference}' is neither a shipped environment nor a file.`,
-        {
-          hint: 'Give a shipped name (e.g. sglang.toml, vllm.toml) or a path to an EDF .toml file.',
-        },
-      );
-    }
-  }
+  const shipped = shippedEnvironment(reference);
+  if (shipped) return shipped;
+  if (!reference.includes('/') && !existsSync(resolve(cwd, reference))) throw unknownEnvironment(reference);
   return { isShipped: false, path: isAbsolute(reference) ? reference : resolve(cwd, reference) };
+}
+
+export function unknownEnvironment(reference: string): SmlError {
+  return new SmlError(
+    'NOT_FOUND',
+    `Environment '${reference}' is neither a shipped environment nor a file.`,
+    {
+      hint: 'Give a shipped name (e.g. sglang.toml, vllm.toml) or a path to an EDF .toml file.',
+    },
+  );
+}
+
+/** Only a `.toml` path can name an environment file: anything else is refused before it is read. */
+export function assertEnvironmentPath(path: string): void {
+  if (path.endsWith('.toml')) return;
+  throw new SmlError('INVALID_ARGUMENT', `Environment '${path}' is not a .toml file.`, {
+    hint: 'Give a shipped name (e.g. sglang.toml, vllm.toml) or the path of an EDF environment file (*.toml).',
+  });
 }
 
 /** Read and parse an environment file on this machine. */
 export function readEnvironmentFile(path: string): EnvironmentFile {
-  let text: string;
+  return parseEnvironmentToml(readEnvironmentText(path), path);
+}
+
+/** The text of an environment file on this machine: a regular `.toml` file of sane size. */
+export function readEnvironmentText(path: string): string {
+  assertEnvironmentPath(path);
   try {
-    text = readFileSync(path, 'utf8');
+    const info = statSync(path);
+    if (!info.isFile() || info.size > MAX_ENVIRONMENT_BYTES) {
+      throw new SmlError(
+        'INVALID_ARGUMENT',
+        `Environment file ${path} is not a regular file of at most 1 MiB.`,
+        {
+          hint: 'Give the path of an EDF environment file (*.toml).',
+        },
+      );
+    }
+    return readFileSync(path, 'utf8');
   } catch (error) {
+    if (error instanceof SmlError) throw error;
     throw new SmlError('NOT_FOUND', `Environment file ${path} cannot be read.`, {
       hint: 'Check the path, or use a shipped environment name (e.g. sglang.toml).',
       cause: error,
     });
   }
-  return parseEnvironmentToml(text, path);
 }

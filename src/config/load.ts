@@ -39,6 +39,8 @@ export interface HttpSettings {
   sessionIdleSeconds: number;
   maxBodyBytes: number;
   maxSessions: number;
+  /** Directories whose files remote (HTTP) clients may name; relative ones against the config dir. */
+  localPathRoots: string[];
 }
 
 export interface ResolvedConfig {
@@ -171,6 +173,7 @@ export function loadConfig(options: LoadConfigOptions = {}): ResolvedConfig {
       sessionIdleSeconds: http.sessionIdleSeconds ?? 1800,
       maxBodyBytes: http.maxBodyBytes ?? 1024 * 1024,
       maxSessions: http.maxSessions ?? DEFAULT_MAX_HTTP_SESSIONS,
+      localPathRoots: (http.localPathRoots ?? []).map((root) => resolvePath(root, configDir)),
     },
     isClusterConfigured: defaults.system !== undefined,
     warnings,

@@ -53,6 +53,12 @@ export const HttpSection = z
       .positive()
       .optional()
       .describe('Largest accepted request body; default 1 MiB'),
+    localPathRoots: z
+      .array(z.string().min(1))
+      .optional()
+      .describe(
+        "Directories of this machine under which remote clients may name files (a model's config.json, an environment .toml); default none: they name catalog models, Hugging Face ids and cluster paths only",
+      ),
     maxSessions: z
       .number()
       .int()

@@ -1,13 +1,18 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { render } from '../../sbatch/render.js';
 import type { Catalog } from '../catalog/catalog.js';
 import {
+  assertEnvironmentPath,
   type EnvironmentFile,
+  MAX_ENVIRONMENT_BYTES,
   parseEnvironmentToml,
-  readEnvironmentFile,
+  readEnvironmentText,
   resolveEnvironmentReference,
+  shippedEnvironment,
+  unknownEnvironment,
 } from '../catalog/environment.js';
+import { ANY_LOCAL_FILE, isLocalPathAllowed, type LocalFilePolicy } from '../config/local-files.js';
 import { describeChainStart } from '../domain/chain.js';
 import { formatDuration } from '../domain/duration.js';
 import { newLaunchId } from '../domain/job-name.js';
@@ -40,6 +45,8 @@ export interface LauncherDeps {
   /** Identity used for dry runs, which never contact the cluster (config `user`, else the OS user). */
   localUser(): string;
   version: string;
+  /** Which files of this machine `environment` may name (default: any, for the local user). */
+  localFiles?: LocalFilePolicy;
 }
 
 export interface LaunchOptions {
@@ -55,7 +62,12 @@ export class Launcher {
     const request = parseLaunchRequest(input);
     const system = this.deps.resolveSystem(request.system);
     const entry = catalogEntryFor(request, this.deps.catalog);
-    const environmentReference = environmentReferenceFor(request, entry, system);
+    const environmentReference = {
+      path: environmentReferenceFor(request, entry, system),
+      // The catalog's and the system's environments are the operator's; only the client's is checked.
+      localFiles:
+        request.environment === undefined ? ANY_LOCAL_FILE : (this.deps.localFiles ?? ANY_LOCAL_FILE),
+    };
     const launchId = newLaunchId();
 
     if (options.dryRun) {
@@ -269,27 +281,34 @@ export class Launcher {
   /**
    * The environment file as the job sees it. A shipped file, or a local file when the cluster is
    * remote, is uploaded to `<working dir>/env/`; a local file on a local cluster is used in place;
-   * anything else is a path on the cluster, read through the scheduler.
+   * anything else is a path on the cluster, read through the scheduler. Local files are only those
+   * the policy lets the client name (remote clients: none unless the operator allowed a directory).
    */
   private async resolveEnvironment(
-    reference: string,
+    { path: reference, localFiles }: { path: string; localFiles: LocalFilePolicy },
     system: SystemProfile,
     scheduler: Scheduler | undefined,
     launchId: string,
     workingDir?: string,
   ): Promise<ResolvedEnvironment & { upload?: string }> {
-    const isLocalFile = !reference.includes('/') || existsSync(reference);
+    const mayBeLocal = isLocalPathAllowed(reference, localFiles);
+    const isLocalFile =
+      shippedEnvironment(reference) !== undefined ||
+      (mayBeLocal && (!reference.includes('/') || existsSync(reference)));
+    if (!isLocalFile && !reference.includes('/')) throw unknownEnvironment(reference);
     if (isLocalFile) {
       const local = resolveEnvironmentReference(reference);
-      const file = readEnvironmentFile(local.path);
+      const text = readEnvironmentText(local.path);
+      const file = parseEnvironmentToml(text, local.path);
       const isUsedInPlace = !local.isShipped && system.scheduler.kind === 'slurm';
       if (isUsedInPlace || !workingDir) return { clusterPath: local.path, file };
       return {
         clusterPath: `${workingDir}/env/${launchId}-${basename(local.path)}`,
         file,
-        upload: readFileSync(local.path, 'utf8'),
+        upload: text,
       };
     }
+    assertEnvironmentPath(reference);
     if (!scheduler) {
       // A dry run does not contact the cluster: render with the path, without its [env] table.
       const file: EnvironmentFile = { mounts: [], env: {}, annotations: {} };
@@ -305,7 +324,16 @@ export class Launcher {
         },
       );
     }
-    const chunk = await scheduler.readFile(reference, 0, Math.min(size, 1024 * 1024));
+    if (size > MAX_ENVIRONMENT_BYTES) {
+      throw new SmlError(
+        'INVALID_ARGUMENT',
+        `Environment file ${reference} is ${size} bytes: too large for one.`,
+        {
+          hint: 'Give the path of an EDF environment file (*.toml, a few hundred bytes).',
+        },
+      );
+    }
+    const chunk = await scheduler.readFile(reference, 0, size);
     return { clusterPath: reference, file: parseEnvironmentToml(chunk.data.toString('utf8'), reference) };
   }
 }

@@ -2,6 +2,12 @@ import { readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fetch } from 'undici';
+import {
+  ANY_LOCAL_FILE,
+  isLocalPathAllowed,
+  type LocalFilePolicy,
+  localPathRefused,
+} from '../config/local-files.js';
 import { SmlError } from '../errors.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 
@@ -47,6 +53,8 @@ export interface ModelSourceDeps {
   resolveCatalogModel?: (id: string) => CatalogModelRef | undefined;
   /** Hub access; false disables it. */
   hub?: HubOptions | false;
+  /** Which files of this machine `model` may name (default: any, for the local user). */
+  localFiles?: LocalFilePolicy;
   signal?: AbortSignal;
 }
 
@@ -67,10 +75,10 @@ function expandHome(path: string): string {
   return path === '~' || path.startsWith('~/') ? join(homedir(), path.slice(1)) : path;
 }
 
-async function localKind(path: string): Promise<'file' | 'dir' | undefined> {
+async function localKind(path: string): Promise<'file' | 'dir' | 'other' | undefined> {
   try {
     const info = await stat(path);
-    return info.isDirectory() ? 'dir' : 'file';
+    return info.isDirectory() ? 'dir' : info.isFile() ? 'file' : 'other';
   } catch {
     return undefined;
   }
@@ -80,13 +88,17 @@ function looksLikePath(model: string): boolean {
   return /^(\/|\.\.?\/|~(\/|$))/.test(model) || model.endsWith('.json') || model.includes('\\');
 }
 
+/** JSON.parse, whose errors quote the text: only the position is passed on, never file content. */
 function parseJson(text: string, location: string): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new SmlError('INVALID_ARGUMENT', `${location} is not valid JSON (${(error as Error).message}).`, {
-      hint: 'Point model at an unmodified Hugging Face config.json.',
-    });
+    const position = /at position (\d+)/.exec((error as Error).message)?.[1];
+    throw new SmlError(
+      'INVALID_ARGUMENT',
+      `${location} is not valid JSON${position ? ` (error at character ${position})` : ''}.`,
+      { hint: 'Point model at an unmodified Hugging Face config.json.' },
+    );
   }
 }
 
@@ -96,30 +108,57 @@ function indexTotalBytes(index: unknown): number | undefined {
   return typeof bytes === 'number' && Number.isFinite(bytes) && bytes > 0 ? bytes : undefined;
 }
 
+/** A local config file, only when it is what it claims: a regular *.json file of sane size. */
+async function readLocalConfig(path: string, deps: ModelSourceDeps): Promise<string> {
+  const info = await stat(path).catch(() => undefined);
+  if (!info?.isFile()) {
+    throw new SmlError('NOT_FOUND', `No config.json at ${path}.`, {
+      hint: 'A Hugging Face model directory holds config.json next to its *.safetensors files.',
+    });
+  }
+  if (info.size > MAX_FILE_BYTES) {
+    throw new SmlError('INVALID_ARGUMENT', `${path} is ${info.size} bytes: too large for a config file.`, {
+      hint: 'Point model at a Hugging Face config.json (kilobytes), or the directory holding it.',
+    });
+  }
+  const read = deps.readLocalFile ?? ((p: string) => readFile(p, 'utf8'));
+  try {
+    return await read(path);
+  } catch {
+    throw new SmlError('NOT_FOUND', `${path} cannot be read.`, {
+      hint: 'Check that the file is readable by the user running sml-mcp.',
+    });
+  }
+}
+
 async function loadLocal(model: string, deps: ModelSourceDeps): Promise<ModelFiles> {
   const path = resolve(expandHome(model));
+  if (!isLocalPathAllowed(path, deps.localFiles ?? ANY_LOCAL_FILE)) {
+    throw localPathRefused('model', model, 'a catalog id or a Hugging Face id (vendor/name)');
+  }
   const kind = await localKind(path);
   if (!kind) {
     throw new SmlError('NOT_FOUND', `No file or directory at ${path} (from model '${model}').`, {
       hint: 'Give a directory holding config.json, the path of a config.json, a catalog id or a Hugging Face id.',
     });
   }
-  const configPath = kind === 'dir' ? join(path, 'config.json') : path;
-  const read = deps.readLocalFile ?? ((p: string) => readFile(p, 'utf8'));
-  let text: string;
-  try {
-    text = await read(configPath);
-  } catch {
-    throw new SmlError('NOT_FOUND', `No config.json in ${path}.`, {
-      hint: 'A Hugging Face model directory holds config.json next to its *.safetensors files.',
+  if (kind !== 'dir' && !path.endsWith('.json')) {
+    throw new SmlError('INVALID_ARGUMENT', `model '${model}' is neither a directory nor a .json file.`, {
+      hint: 'Give the directory of a Hugging Face model (holding config.json) or the path of its config.json.',
     });
   }
-  const config = parseJson(text, configPath);
+  const configPath = kind === 'dir' ? join(path, 'config.json') : path;
+  const config = parseJson(await readLocalConfig(configPath, deps), configPath);
+  if (config === null || typeof config !== 'object' || Array.isArray(config)) {
+    throw new SmlError('INVALID_ARGUMENT', `${configPath} is not a Hugging Face config (a JSON object).`, {
+      hint: 'Point model at an unmodified Hugging Face config.json.',
+    });
+  }
   const indexPath = join(kind === 'dir' ? path : dirname(configPath), INDEX_FILE);
   let total: number | undefined;
   if (kind === 'dir' || basename(configPath) === 'config.json') {
     try {
-      total = indexTotalBytes(parseJson(await read(indexPath), indexPath));
+      total = indexTotalBytes(parseJson(await readLocalConfig(indexPath, deps), indexPath));
     } catch {
       total = undefined;
     }
@@ -267,7 +306,10 @@ export async function loadModelFiles(model: string, deps: ModelSourceDeps = {}):
     });
   }
   const path = resolve(expandHome(trimmed));
-  if (looksLikePath(trimmed) || (await localKind(path)) !== undefined) return loadLocal(trimmed, deps);
+  const mayBeLocal = isLocalPathAllowed(path, deps.localFiles ?? ANY_LOCAL_FILE);
+  if (looksLikePath(trimmed) || (mayBeLocal && (await localKind(path)) !== undefined)) {
+    return loadLocal(trimmed, deps);
+  }
   if (!HF_ID.test(trimmed)) {
     throw new SmlError(
       'INVALID_ARGUMENT',

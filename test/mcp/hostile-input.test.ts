@@ -1,8 +1,18 @@
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { localFilesUnder } from '../../src/config/local-files.js';
 import { MAX_ERROR_TEXT } from '../../src/errors.js';
-import { connect, createHarness, expectToolError, type Harness, textOf } from './harness.js';
+import {
+  connect,
+  createHarness,
+  expectToolError,
+  expectToolSuccess,
+  type Harness,
+  textOf,
+} from './harness.js';
 
 /**
  * Hostile tool input through the SDK's real Client: huge values, NUL bytes, prototype keys and
@@ -82,6 +92,120 @@ describe('hostile tool input', () => {
       const result = await client.callTool({ name, arguments: args });
       expectToolError(result, 'INVALID_ARGUMENT');
       expect(textOf(result)).toMatch(message);
+    }
+  });
+});
+
+/** A small but real Hugging Face config (Llama shape). */
+const LLAMA_CONFIG = {
+  architectures: ['LlamaForCausalLM'],
+  model_type: 'llama',
+  hidden_size: 2048,
+  intermediate_size: 8192,
+  num_hidden_layers: 16,
+  num_attention_heads: 32,
+  num_key_value_heads: 8,
+  vocab_size: 128256,
+  max_position_embeddings: 8192,
+  torch_dtype: 'bfloat16',
+};
+const MARKER = 'marker-value-7f3a9c';
+
+function dryRun(environment: string) {
+  return {
+    model_path: '/models/m',
+    framework: 'sglang',
+    served_model_name: 'a/b',
+    system: 'local',
+    environment,
+    dry_run: true,
+  };
+}
+
+describe('server-local files named by tool inputs', () => {
+  it('the local user may name files, but only ones that look like what they claim, and errors never quote them', async () => {
+    const environ = await client.callTool({
+      name: 'size_model',
+      arguments: { model: '/proc/self/environ', gpu: 'H100' },
+    });
+    expectToolError(environ, 'INVALID_ARGUMENT');
+    expect(textOf(environ)).toMatch(/neither a directory nor a \.json file/);
+    expect(textOf(environ)).not.toMatch(/PATH=|HOME=/);
+
+    const notJson = join(harness.dir, 'notes.json');
+    writeFileSync(notJson, `password=${MARKER}\n`);
+    const parsed = await client.callTool({ name: 'size_model', arguments: { model: notJson, gpu: 'H100' } });
+    expectToolError(parsed, 'INVALID_ARGUMENT');
+    expect(textOf(parsed)).toMatch(/is not valid JSON/);
+    expect(textOf(parsed)).not.toContain(MARKER);
+
+    const notToml = join(harness.dir, 'secrets.env');
+    writeFileSync(notToml, `TOKEN="${MARKER}"\n`);
+    const refused = await client.callTool({ name: 'launch', arguments: dryRun(notToml) });
+    expectToolError(refused, 'INVALID_ARGUMENT');
+    expect(textOf(refused)).toMatch(/is not a \.toml file/);
+
+    const notEdf = join(harness.dir, 'credentials.toml');
+    writeFileSync(notEdf, `[default]\ntoken = "${MARKER}"\n`);
+    const foreign = await client.callTool({ name: 'launch', arguments: dryRun(notEdf) });
+    expectToolError(foreign, 'INVALID_ARGUMENT');
+    expect(textOf(foreign)).toMatch(/none of the keys of an environment file/);
+    expect(textOf(foreign)).not.toContain(MARKER);
+
+    const broken = join(harness.dir, 'broken.toml');
+    writeFileSync(broken, `image = "x"\nsecret = ${MARKER}\n`);
+    const invalid = await client.callTool({ name: 'launch', arguments: dryRun(broken) });
+    expectToolError(invalid, 'INVALID_ARGUMENT');
+    expect(textOf(invalid)).toMatch(/not valid TOML \(line 2/);
+    expect(textOf(invalid)).not.toContain(MARKER);
+
+    const edf = join(harness.dir, 'mine.toml');
+    writeFileSync(edf, `[env]\nMY_VAR = "${MARKER}"\n`);
+    const rendered = expectToolSuccess(await client.callTool({ name: 'launch', arguments: dryRun(edf) }));
+    expect(JSON.stringify(rendered.scripts)).toContain(MARKER);
+  });
+
+  it('remote (HTTP) clients may name no file of the server, unless under a directory the operator allowed', async () => {
+    const allowed = join(harness.dir, 'shared');
+    const outside = join(harness.dir, 'private');
+    for (const dir of [join(allowed, 'model'), join(outside, 'model')]) {
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'config.json'), JSON.stringify(LLAMA_CONFIG));
+    }
+    writeFileSync(join(allowed, 'env.toml'), `[env]\nMY_VAR = "${MARKER}"\n`);
+    writeFileSync(join(outside, 'env.toml'), `[env]\nMY_VAR = "${MARKER}"\n`);
+    symlinkSync(join(outside, 'model'), join(allowed, 'escape'));
+    const remote = createHarness({ localFiles: localFilesUnder([allowed]) });
+    const remoteClient = await connect(remote.deps);
+    try {
+      for (const model of [
+        join(outside, 'model'),
+        join(allowed, 'escape'),
+        `${allowed}/../private/model`,
+        '/proc/self/environ',
+      ]) {
+        const result = await remoteClient.callTool({ name: 'size_model', arguments: { model, gpu: 'H100' } });
+        expectToolError(result, 'PERMISSION_DENIED');
+        expect(textOf(result)).toMatch(/http\.localPathRoots/);
+      }
+      expectToolSuccess(
+        await remoteClient.callTool({
+          name: 'size_model',
+          arguments: { model: join(allowed, 'model'), gpu: 'H100' },
+        }),
+      );
+      // Outside: the path is taken for a path on the cluster, and nothing of this machine is read.
+      const elsewhere = expectToolSuccess(
+        await remoteClient.callTool({ name: 'launch', arguments: dryRun(join(outside, 'env.toml')) }),
+      );
+      expect(JSON.stringify(elsewhere.scripts)).not.toContain(MARKER);
+      const inside = expectToolSuccess(
+        await remoteClient.callTool({ name: 'launch', arguments: dryRun(join(allowed, 'env.toml')) }),
+      );
+      expect(JSON.stringify(inside.scripts)).toContain(MARKER);
+    } finally {
+      await remoteClient.close();
+      remote.cleanup();
     }
   });
 });
