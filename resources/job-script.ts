@@ -44,8 +44,9 @@ export const jobScriptResource = defineResource({
           const jobId = variable(variables.id);
           const name = variable(variables.script);
           const scripts = await deps.jobs.scripts(jobId);
-          const text = scripts[name];
-          if (text === undefined) {
+          // Own properties only: `constructor` or `toString` is no script of the job.
+          const text = Object.hasOwn(scripts, name) ? scripts[name] : undefined;
+          if (typeof text !== 'string') {
             throw new SmlError('NOT_FOUND', `Job ${jobId} has no script named ${name}.`, {
               hint: `Its scripts: ${Object.keys(scripts).join(', ')}.`,
             });

@@ -38,6 +38,7 @@ function flatten(table: unknown, prefix: string, into: Record<string, string>, s
   if (!table || typeof table !== 'object' || Array.isArray(table)) return;
   for (const [key, value] of Object.entries(table)) {
     const name = prefix ? `${prefix}.${key}` : key;
+    if (key === '__proto__') throw unsupportedKey(source, `annotation '${name}'`);
     const text = scalarToString(value);
     if (text !== undefined) into[name] = text;
     else if (value && typeof value === 'object' && !Array.isArray(value)) flatten(value, name, into, source);
@@ -47,6 +48,13 @@ function flatten(table: unknown, prefix: string, into: Record<string, string>, s
         `Environment file ${source}: annotation '${name}' must be a string.`,
       );
   }
+}
+
+// Objects cannot hold a key named __proto__ as data: it would be dropped silently, so it is refused.
+function unsupportedKey(source: string, what: string): SmlError {
+  return new SmlError('INVALID_ARGUMENT', `Environment file ${source}: ${what} is not supported.`, {
+    hint: 'Rename it.',
+  });
 }
 
 /** Parse an EDF environment TOML; `source` names the file in errors. */
@@ -91,6 +99,7 @@ export function parseEnvironmentToml(text: string, source: string): EnvironmentF
       throw fail('[env] must be a table');
     for (const [key, value] of Object.entries(data.env)) {
       if (!ENV_NAME.test(key)) throw fail(`[env] key '${key}' is not a valid variable name`);
+      if (key === '__proto__') throw unsupportedKey(source, "[env] key '__proto__'");
       const text = scalarToString(value);
       if (text === undefined) throw fail(`[env] ${key} must be a string`);
       result.env[key] = text;

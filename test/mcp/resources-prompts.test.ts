@@ -109,6 +109,12 @@ describe('resources', () => {
     await expect(client.readResource({ uri: scriptUri('999999999', 'master.sh') })).rejects.toMatchObject({
       code: -32602,
     });
+    for (const key of ['constructor', 'toString', 'hasOwnProperty', '__proto__', 'valueOf']) {
+      await expect(client.readResource({ uri: scriptUri(endedJob, key) })).rejects.toMatchObject({
+        code: -32602,
+        message: expect.stringContaining(`has no script named ${key}`),
+      });
+    }
   });
 
   it('completes job ids and, given the job, its log files', async () => {

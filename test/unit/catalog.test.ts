@@ -89,6 +89,10 @@ describe('environment files', () => {
   it('stringifies scalar env values and refuses bad shapes', () => {
     expect(parseEnvironmentToml('[env]\nA = 1\nB = true', 't').env).toEqual({ A: '1', B: 'true' });
     expect(() => parseEnvironmentToml('mounts = "x"', 't')).toThrow(/mounts must be a list/);
+    // A key no object can hold as data is refused, not dropped.
+    expect(() => parseEnvironmentToml('[env]\n__proto__ = "x"', 't')).toThrow(/'__proto__' is not supported/);
+    expect(() => parseEnvironmentToml('[annotations.__proto__]\na = "x"', 't')).toThrow(/is not supported/);
+    expect(parseEnvironmentToml('[env]\nconstructor = "x"', 't').env).toEqual({ constructor: 'x' });
     expect(() => parseEnvironmentToml('[env]\n"BAD-NAME" = "x"', 't')).toThrow(/BAD-NAME/);
     expect(() => parseEnvironmentToml('image = ', 't')).toThrow(/not valid TOML/);
     expect(() => readEnvironmentFile('/nonexistent/env.toml')).toThrow(/cannot be read/);
