@@ -98,18 +98,39 @@ export function collectSecretValues(env: Readonly<Record<string, string | undefi
 
 export type Redactor = (text: string) => string;
 
-/** A function that replaces every known secret value in a text with `[redacted]`. */
+/**
+ * The forms a secret takes in text: as is, URL-encoded (a query or a form body such as the OAuth
+ * `client_secret=`), and escaped in a JSON string. Longest first, so a form containing another is
+ * replaced whole.
+ */
+function secretForms(secrets: readonly string[]): string[] {
+  const forms = new Set<string>();
+  for (const secret of secrets) {
+    if (secret.length < MIN_REDACTED_LENGTH) continue;
+    forms.add(secret);
+    forms.add(encodeURIComponent(secret));
+    forms.add(new URLSearchParams({ s: secret }).toString().slice(2));
+    forms.add(JSON.stringify(secret).slice(1, -1));
+  }
+  return [...forms].sort((a, b) => b.length - a.length);
+}
+
+function replaceForms(text: string, forms: readonly string[]): string {
+  let out = text;
+  for (const form of forms) if (out.includes(form)) out = out.replaceAll(form, REDACTED);
+  return out;
+}
+
+/** A function that replaces every known secret value (in each of its forms) in a text with `[redacted]`. */
 export function createRedactor(secretValues: readonly string[]): Redactor {
-  // Longest first, so a secret that contains another is replaced whole.
-  const secrets = secretValues
-    .filter((v) => v.length >= MIN_REDACTED_LENGTH)
-    .sort((a, b) => b.length - a.length);
-  if (secrets.length === 0) return (text) => text;
-  return (text) => {
-    let out = text;
-    for (const secret of secrets) if (out.includes(secret)) out = out.replaceAll(secret, REDACTED);
-    return out;
-  };
+  const forms = secretForms(secretValues);
+  if (forms.length === 0) return (text) => text;
+  return (text) => replaceForms(text, forms);
+}
+
+/** Redact secrets known only now (access tokens that change): the same rules as createRedactor. */
+export function redactSecrets(text: string, secrets: readonly string[]): string {
+  return replaceForms(text, secretForms(secrets));
 }
 
 /** Redact every string inside a JSON-like value (objects and arrays are copied). */

@@ -198,6 +198,22 @@ describe('configuration', () => {
     const redact = createRedactor(['abcdefgh', 'abcdefgh-longer', '12345']);
     expect(redact('x abcdefgh-longer y abcdefgh z 12345')).toBe(`x ${REDACTED} y ${REDACTED} z 12345`);
   });
+
+  it('redacts a secret URL-encoded (query, form body) and JSON-escaped as well as raw', () => {
+    const secret = 'p@ss/w0rd+with space&="quote"';
+    const redact = createRedactor([secret]);
+    const texts = [
+      `client_secret=${encodeURIComponent(secret)}&grant_type=client_credentials`,
+      new URLSearchParams({ client_id: 'me', client_secret: secret }).toString(),
+      JSON.stringify({ client_secret: secret }),
+      `raw ${secret} raw`,
+    ];
+    for (const text of texts) {
+      const out = redact(text);
+      expect(out).toContain(REDACTED);
+      expect(out).not.toContain('w0rd');
+    }
+  });
 });
 
 describe('with nothing configured', () => {

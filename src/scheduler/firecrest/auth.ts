@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Dispatcher, request } from 'undici';
+import { redactSecrets } from '../../config/secrets.js';
 import { SmlError } from '../../errors.js';
-import { redactSecrets } from './redact.js';
 
 /**
  * How sml-mcp proves who it is to FirecREST: an OIDC client-credentials pair (personal accounts,

@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, type Dispatcher, request } from 'undici';
+import { redactSecrets } from '../../config/secrets.js';
 import { type ErrorCode, SmlError } from '../../errors.js';
 import { logger } from '../../log.js';
 import { ClientCredentialsTokens, type FirecrestAuth } from './auth.js';
-import { redactSecrets } from './redact.js';
 
 export interface FirecrestTimeouts {
   /** Limit of one HTTP attempt: connect, headers and body (default 30 s). */
