@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SmlError } from '../errors.js';
 
@@ -43,6 +43,9 @@ export interface LaunchRecord {
 }
 
 const LOCK_STALE_MS = 30_000;
+// Records hold scripts, endpoints and requests: for the user alone, like ~/.ssh.
+const DIR_MODE = 0o700;
+const FILE_MODE = 0o600;
 
 export class JobStore {
   private readonly launchesDir: string;
@@ -54,7 +57,7 @@ export class JobStore {
   }
 
   async create(record: LaunchRecord): Promise<void> {
-    await mkdir(this.launchesDir, { recursive: true });
+    await this.ensureDir(this.launchesDir);
     await this.writeAtomic(this.pathOf(record.launch_id), record);
   }
 
@@ -107,10 +110,10 @@ export class JobStore {
    * when an earlier call claimed it, else undefined (and the key now belongs to `launchId`).
    */
   async claimIdempotencyKey(key: string, launchId: string): Promise<string | undefined> {
-    await mkdir(this.keysDir, { recursive: true });
+    await this.ensureDir(this.keysDir);
     const path = this.keyPathOf(key);
     try {
-      const handle = await open(path, 'wx');
+      const handle = await open(path, 'wx', FILE_MODE);
       await handle.writeFile(JSON.stringify({ launch_id: launchId }));
       await handle.sync();
       await handle.close();
@@ -137,6 +140,14 @@ export class JobStore {
       await rm(path, { force: true });
   }
 
+  /** Create a directory of the store for the user alone; a root left 0755 by older versions is narrowed. */
+  private async ensureDir(dir: string): Promise<void> {
+    await mkdir(dir, { recursive: true, mode: DIR_MODE });
+    for (const path of [this.root, dir]) {
+      if (((await stat(path)).mode & 0o077) !== 0) await chmod(path, DIR_MODE);
+    }
+  }
+
   private keyPathOf(key: string): string {
     return join(this.keysDir, `${createHash('sha256').update(key).digest('hex')}.json`);
   }
@@ -150,7 +161,7 @@ export class JobStore {
 
   private async writeAtomic(path: string, value: unknown): Promise<void> {
     const temp = `${path}.${process.pid}.${randomUUID().slice(0, 8)}.tmp`;
-    const handle = await open(temp, 'w', 0o600);
+    const handle = await open(temp, 'w', FILE_MODE);
     try {
       await handle.writeFile(`${JSON.stringify(value, null, 2)}\n`);
       await handle.sync();
@@ -165,7 +176,7 @@ export class JobStore {
     const deadline = Date.now() + LOCK_STALE_MS * 2;
     for (;;) {
       try {
-        const handle = await open(lockPath, 'wx');
+        const handle = await open(lockPath, 'wx', FILE_MODE);
         await handle.writeFile(`${process.pid} ${Date.now()}`);
         await handle.close();
         break;

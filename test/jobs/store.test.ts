@@ -1,5 +1,5 @@
 import { fork } from 'node:child_process';
-import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -23,6 +23,24 @@ function record(id: string): LaunchRecord {
 }
 
 describe('JobStore', () => {
+  it('keeps its directories and files for the user alone (0700 / 0600), narrowing a root left 0755', async () => {
+    const parent = await mkdtemp(join(tmpdir(), 'store-modes-'));
+    const root = join(parent, 'state');
+    await mkdir(root, { mode: 0o755 });
+    await chmod(root, 0o755);
+    const store = new JobStore(root);
+    const id = newLaunchId();
+    await store.create(record(id));
+    await store.claimIdempotencyKey('key-1', id);
+    const modeOf = async (path: string) => ((await stat(path)).mode & 0o777).toString(8);
+    expect(await modeOf(root)).toBe('700');
+    expect(await modeOf(join(root, 'launches'))).toBe('700');
+    expect(await modeOf(join(root, 'idempotency'))).toBe('700');
+    expect(await modeOf(join(root, 'launches', `${id}.json`))).toBe('600');
+    const [key] = await readdir(join(root, 'idempotency'));
+    expect(await modeOf(join(root, 'idempotency', key!))).toBe('600');
+  });
+
   it('keeps every concurrent update to one launch (no lost writes)', async () => {
     const store = new JobStore(await mkdtemp(join(tmpdir(), 'store-')));
     const id = newLaunchId();
