@@ -3,8 +3,8 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { GetPromptResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import type { ServerDeps } from '../server/deps.js';
 import { redactDeep } from '../src/config/secrets.js';
+import type { ServerDeps } from '../src/services.js';
 
 /**
  * One module per prompt. Its arguments are declared once, as data: the README table and the

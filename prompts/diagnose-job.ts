@@ -1,7 +1,8 @@
 import type { PromptMessage } from '@modelcontextprotocol/sdk/types.js';
-import { completeJobId, guard, isUnknownJob, jobNotFound } from '../resources/define-resource.js';
+import { completeJobId, guard, jobNotFound } from '../resources/define-resource.js';
 import { jobUri, logUri } from '../resources/uris.js';
 import { describeKnownFailures } from '../src/jobs/diagnosis.js';
+import { isUnknownJob } from '../src/jobs/lifecycle.js';
 import { definePrompt } from './define-prompt.js';
 
 const JOB_DESCRIPTION = 'The SLURM job id of the deployment to diagnose';

@@ -1,5 +1,5 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { ServerDeps } from '../server/deps.js';
+import type { ServerDeps } from '../src/services.js';
 import { type PromptDefinition, registerPrompt } from './define-prompt.js';
 import { deployModelPrompt } from './deploy-model.js';
 import { diagnoseJobPrompt } from './diagnose-job.js';

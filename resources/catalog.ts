@@ -1,4 +1,4 @@
-import { toCatalogModel } from '../tools/list-models.js';
+import { toCatalogModel } from '../src/catalog/catalog.js';
 import { defineResource, guard, json } from './define-resource.js';
 import { CATALOG_URI } from './uris.js';
 

@@ -1,13 +1,10 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
-import type { ServerDeps } from '../server/deps.js';
-import { isUnknownJob } from '../tools/status.js';
-
-export { isUnknownJob };
-
 import type { Redactor } from '../src/config/secrets.js';
 import { errorText, SmlError, toSmlError } from '../src/errors.js';
+import { isUnknownJob } from '../src/jobs/lifecycle.js';
 import { logger } from '../src/log.js';
+import type { ServerDeps } from '../src/services.js';
 
 /**
  * One module per resource (a fixed URI or a URI template): its metadata for the README and

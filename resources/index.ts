@@ -1,5 +1,5 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { ServerDeps } from '../server/deps.js';
+import type { ServerDeps } from '../src/services.js';
 import { catalogResource } from './catalog.js';
 import type { ResourceDefinition } from './define-resource.js';
 import { jobResource } from './job.js';

@@ -1,9 +1,9 @@
 import { ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { isUnknownJob } from '../src/jobs/lifecycle.js';
 import {
   completeJobId,
   defineResource,
   guard,
-  isUnknownJob,
   jobNotFound,
   json,
   listPerJob,

@@ -31,17 +31,6 @@ import { blocks, exportLine, heredocWrite, q, qa } from './script.js';
  *                                 metrics.sh, replica_health_checker.py, telemetry.json
  */
 
-export const RENDERED_SCRIPT_NAMES = [
-  'master.sh',
-  'head.sh',
-  'follower.sh',
-  'router.sh',
-  'engine.sh',
-  'pre_launch.sh',
-  'metrics.sh',
-  'replica_health_checker.py',
-] as const;
-
 export interface RenderedScripts {
   'master.sh': string;
   'head.sh': string;
@@ -58,11 +47,6 @@ export interface RenderedScripts {
 
 /** Where SLURM writes the batch script's own output (relative to the job's working dir). */
 export const SLURM_OUTPUT_PATTERN = 'sml-%j.slurm.log';
-export const slurmOutputFile = (jobId: string): string => `sml-${jobId}.slurm.log`;
-/** Directory of a job's logs, relative to its working dir. */
-export const jobLogDir = (jobId: string): string => `logs/${jobId}`;
-/** Directory the master extracts its rank scripts to, relative to $HOME. */
-export const ranksDirOf = (jobId: string): string => `.sml/job-${jobId}`;
 
 /** Markers around master.sh's generated data (numbers only): the layout of the job. */
 export const LAYOUT_BEGIN = 'sml-mcp layout';

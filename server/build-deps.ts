@@ -1,4 +1,5 @@
 import { userInfo } from 'node:os';
+import { render } from '../sbatch/render.js';
 import { type Catalog, createCatalog, loadShippedCatalog } from '../src/catalog/catalog.js';
 import type { ResolvedConfig } from '../src/config/load.js';
 import type { LocalFilePolicy } from '../src/config/local-files.js';
@@ -8,9 +9,9 @@ import type { JobServiceApi } from '../src/jobs/api.js';
 import { Launcher } from '../src/jobs/launcher.js';
 import { JobService, type JobServiceDeps } from '../src/jobs/service.js';
 import { JobStore } from '../src/jobs/store.js';
+import type { ServerDeps, SizerApi, SystemsApi } from '../src/services.js';
 import { catalogModelResolver, sizeModel } from '../src/sizing/size-model.js';
 import type { HubOptions } from '../src/sizing/source.js';
-import type { ServerDeps, SizerApi, SystemsApi } from './deps.js';
 import { PACKAGE_VERSION } from './server.js';
 import { createSystems, resolveSystem, type SystemsOptions } from './systems.js';
 
@@ -58,6 +59,7 @@ export function createJobService(
       resolveSystem: systemNamed,
       schedulerFor,
       localUser: () => userInfo().username,
+      render,
       version: PACKAGE_VERSION,
       localFiles: options.localFiles,
     });

@@ -1,7 +1,7 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
-import type { ServerDeps } from './deps.js';
+import type { ServerDeps } from '../src/services.js';
 import { createMcpServer, PACKAGE_VERSION } from './server.js';
 
 export interface InProcessClientOptions {

@@ -7,7 +7,7 @@ import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { DEFAULT_MAX_HTTP_SESSIONS } from '../src/config/load.js';
 import { SmlError } from '../src/errors.js';
 import { logger } from '../src/log.js';
-import type { ServerDeps } from './deps.js';
+import type { ServerDeps } from '../src/services.js';
 import { createMcpServer } from './server.js';
 
 /**

@@ -12,8 +12,8 @@ import { toMcpError } from '../resources/define-resource.js';
 import { registerResources } from '../resources/index.js';
 import { PACKAGE_ROOT } from '../src/assets.js';
 import { logger } from '../src/log.js';
+import type { ServerDeps } from '../src/services.js';
 import { registerTools } from '../tools/index.js';
-import type { ServerDeps } from './deps.js';
 import { ResourceWatcher } from './watch.js';
 
 export const SERVER_NAME = 'sml-mcp';

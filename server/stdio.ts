@@ -2,7 +2,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { ErrorCode, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { logger } from '../src/log.js';
-import type { ServerDeps } from './deps.js';
+import type { ServerDeps } from '../src/services.js';
 import { createMcpServer } from './server.js';
 
 // When stdin ends, requests already read still get their answers, for this long at most.

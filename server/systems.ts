@@ -8,7 +8,7 @@ import {
 } from '../src/scheduler/firecrest/index.js';
 import type { Scheduler } from '../src/scheduler/scheduler.js';
 import { createSlurmScheduler } from '../src/scheduler/slurm/index.js';
-import type { SystemsApi } from './deps.js';
+import type { SystemsApi } from '../src/services.js';
 
 export interface SystemsOptions {
   /** Extra environment for SLURM commands (e.g. SLURM_CONF of the local test cluster). */

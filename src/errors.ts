@@ -73,10 +73,6 @@ export function truncateMiddle(text: string, max: number): string {
   return `${text.slice(0, head)}${marker}${text.slice(text.length - tail)}`;
 }
 
-export function isSmlError(error: unknown): error is SmlError {
-  return error instanceof SmlError;
-}
-
 /** Any thrown value as an SmlError; unexpected errors become INTERNAL without leaking a stack. */
 export function toSmlError(error: unknown): SmlError {
   if (error instanceof SmlError) return error;

@@ -25,5 +25,3 @@ export const logger = pino(
   },
   pino.destination({ dest: 2, sync: true }),
 );
-
-export type Logger = typeof logger;

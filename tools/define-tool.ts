@@ -7,7 +7,7 @@ import type {
   ToolAnnotations,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
-import type { ServerDeps } from '../server/deps.js';
+import type { ServerDeps } from '../src/services.js';
 
 /**
  * The shape of every tool: a declarative object whose annotations derive from `kind` and

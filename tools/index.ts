@@ -5,10 +5,10 @@ import {
   ErrorCode,
   McpError,
 } from '@modelcontextprotocol/sdk/types.js';
-import type { ServerDeps } from '../server/deps.js';
 import { logger } from '../src/log.js';
+import type { ServerDeps } from '../src/services.js';
 import { cancelTool } from './cancel.js';
-import { annotationsFor, type ToolContext, type ToolDefinition, type ToolExtra } from './define-tool.js';
+import { annotationsFor, type ToolContext, type ToolDefinition } from './define-tool.js';
 import { launchTool } from './launch.js';
 import { listModelsTool } from './list-models.js';
 import { listSystemsTool } from './list-systems.js';
@@ -99,5 +99,3 @@ export async function callTool(
     return toErrorResult(tool.name, error, redact);
   }
 }
-
-export type { ToolExtra };

@@ -1,11 +1,11 @@
 import type { ResourceLink } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { parseJobUri } from '../resources/uris.js';
-import type { ServerDeps } from '../server/deps.js';
 import { toArgv } from '../src/domain/framework-args.js';
 import { LaunchRequest } from '../src/domain/launch-spec.js';
 import { SmlError } from '../src/errors.js';
 import type { LaunchResultView } from '../src/jobs/types.js';
+import type { ServerDeps } from '../src/services.js';
 import { defineTool } from './define-tool.js';
 import { LaunchResultSchema } from './schemas.js';
 

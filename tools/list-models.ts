@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { CatalogEntry } from '../src/catalog/catalog.js';
+import { toCatalogModel } from '../src/catalog/catalog.js';
 import { defineTool } from './define-tool.js';
 
 export const CatalogModelSchema = z.object({
@@ -13,18 +13,6 @@ export const CatalogModelSchema = z.object({
   pre_launch_cmds: z.string(),
   model_path: z.string().nullable().describe('Where the weights are when not <registry>/<model>'),
 });
-
-export function toCatalogModel(entry: CatalogEntry): z.infer<typeof CatalogModelSchema> {
-  return {
-    model: entry.model,
-    framework: entry.framework,
-    nodes_per_replica: entry.nodes_per_replica,
-    framework_args: entry.framework_args,
-    environment: entry.environment,
-    pre_launch_cmds: entry.pre_launch_cmds,
-    model_path: entry.model_path ?? null,
-  };
-}
 
 const input = z.object({
   search: z

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import type { ServerDeps } from '../server/deps.js';
 import type { SystemProfile } from '../src/domain/system.js';
 import { errorText, SmlError, toSmlError } from '../src/errors.js';
 import type { Partition, Reservation } from '../src/scheduler/scheduler.js';
+import type { ServerDeps } from '../src/services.js';
 import { defineTool } from './define-tool.js';
 
 const PROBE_TIMEOUT_MS = 20_000;

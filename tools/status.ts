@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { SmlError } from '../src/errors.js';
 import type { WaitProgress } from '../src/jobs/api.js';
+import { isUnknownJob } from '../src/jobs/lifecycle.js';
 import type { JobStatusView } from '../src/jobs/types.js';
 import { logger } from '../src/log.js';
 import { defineTool, type ToolExtra } from './define-tool.js';
@@ -93,11 +94,6 @@ export const statusTool = defineTool({
     };
   },
 });
-
-/** A status the service made up for an id that neither the local record nor SLURM knows. */
-export function isUnknownJob(status: JobStatusView | undefined): boolean {
-  return !status || (status.slurm_state === 'UNKNOWN' && !status.is_recorded_locally);
-}
 
 function notFound(jobIds: readonly string[]): SmlError {
   return new SmlError('NOT_FOUND', `No job ${jobIds.join(', ')} is known to SLURM or to sml-mcp.`, {

@@ -159,3 +159,16 @@ export function loadShippedCatalog(): Catalog {
   }
   return shipped;
 }
+
+/** A catalog entry as list_models and sml://catalog show it (internal flags left out). */
+export function toCatalogModel(entry: CatalogEntry) {
+  return {
+    model: entry.model,
+    framework: entry.framework,
+    nodes_per_replica: entry.nodes_per_replica,
+    framework_args: entry.framework_args,
+    environment: entry.environment,
+    pre_launch_cmds: entry.pre_launch_cmds,
+    model_path: entry.model_path ?? null,
+  };
+}

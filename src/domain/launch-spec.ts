@@ -6,7 +6,7 @@ import { type ChainJobPlan, planChain } from './chain.js';
 import { formatDuration, parseDuration } from './duration.js';
 import { assertNoManagedOptions, hasOption, toArgv } from './framework-args.js';
 import { makeJobName, makeJobTag } from './job-name.js';
-import { computeTopology, logFilesOf, placeReplicas, ROUTER_PORT, type Topology } from './layout.js';
+import { computeTopology, logFilesOf, placeReplicas, ROUTER_PORT } from './layout.js';
 import { resolveServedModelName } from './served-name.js';
 import { ContainerRuntime, type SystemProfile } from './system.js';
 
@@ -568,5 +568,3 @@ export function launchLayoutOf(spec: LaunchSpec): {
     logFiles: logFilesOf(spec.topology, spec.router.isEnabled),
   };
 }
-
-export type { Topology };

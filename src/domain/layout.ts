@@ -116,33 +116,3 @@ export function logFilesOf(topology: Topology, hasRouter: boolean): string[] {
   files.push('replica_health_checker.log');
   return files;
 }
-
-export interface EngineEndpoint {
-  kind: 'replica' | 'router';
-  replica?: number;
-  /** OpenAI-compatible base URL. */
-  url: string;
-}
-
-/**
- * Endpoints of a running job from its replica heads' addresses (`headIps[r]`, as in the health
- * report's node_ip): each replica's engine, plus the router on replica 0's head node.
- */
-export function endpointsOf(
-  spec: { topology: Topology; router: { isEnabled: boolean } },
-  headIps: readonly (string | null | undefined)[],
-): EngineEndpoint[] {
-  const endpoints: EngineEndpoint[] = [];
-  for (const placement of placeReplicas(spec.topology)) {
-    const ip = headIps[placement.replica];
-    if (ip)
-      endpoints.push({
-        kind: 'replica',
-        replica: placement.replica,
-        url: `http://${ip}:${placement.port}/v1`,
-      });
-  }
-  if (spec.router.isEnabled && headIps[0])
-    endpoints.push({ kind: 'router', url: `http://${headIps[0]}:${ROUTER_PORT}/v1` });
-  return endpoints;
-}

@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
-import { render } from '../../sbatch/render.js';
 import type { Catalog } from '../catalog/catalog.js';
 import {
   assertEnvironmentPath,
@@ -44,6 +43,8 @@ export interface LauncherDeps {
   schedulerFor(profile: SystemProfile): Scheduler;
   /** Identity used for dry runs, which never contact the cluster (config `user`, else the OS user). */
   localUser(): string;
+  /** The job's scripts by file name (sbatch/render.ts, injected: the core does not import sbatch/); master.sh is submitted. */
+  render(spec: LaunchSpec): { 'master.sh': string };
   version: string;
   /** Which files of this machine `environment` may name (default: any, for the local user). */
   localFiles?: LocalFilePolicy;
@@ -93,7 +94,7 @@ export class Launcher {
           job_id: `(job ${spec.chain.index + 1})`,
           runs: describeRuns(spec),
         })),
-        scripts: { ...render(head) },
+        scripts: { ...this.deps.render(head) },
         warnings: plan.warnings,
         replayed: false,
       };
@@ -163,7 +164,7 @@ export class Launcher {
       for (const planned of plan.specs) {
         const previousJobId = submitted.at(-1);
         const spec = previousJobId === undefined ? planned : bindPreviousJob(planned, previousJobId);
-        const scripts = render(spec);
+        const scripts = this.deps.render(spec);
         await this.deps.store.update(launchId, (r) => {
           const job = r.jobs[spec.chain.index]!;
           job.state = 'submitting';

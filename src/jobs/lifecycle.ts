@@ -1,5 +1,5 @@
 import { ENDED_STATES, type JobInfo, type SlurmState } from '../scheduler/scheduler.js';
-import type { EndReason, LifecyclePhase, ReplicaHealth } from './types.js';
+import type { EndReason, JobStatusView, LifecyclePhase, ReplicaHealth } from './types.js';
 
 /** A report older than this no longer proves the replicas are up (SML's TUI uses the same 90 s). */
 export const HEALTH_REPORT_STALE_S = 90;
@@ -131,4 +131,9 @@ export function hasReached(phase: LifecyclePhase, target: 'running' | 'serving' 
     case 'ended':
       return phase === 'ended';
   }
+}
+
+/** A status the service made up for an id that neither the local record nor SLURM knows. */
+export function isUnknownJob(status: JobStatusView | undefined): boolean {
+  return !status || (status.slurm_state === 'UNKNOWN' && !status.is_recorded_locally);
 }

@@ -1,4 +1,4 @@
-import type { JobInfo, SlurmState } from '../scheduler/scheduler.js';
+import type { SlurmState } from '../scheduler/scheduler.js';
 import type { EngineFigures } from './prometheus.js';
 
 /**
@@ -121,5 +121,3 @@ export interface MetricsSnapshotView {
   replicas: (EngineFigures & { replica: number; url: string; reachable: boolean; error: string | null })[];
   replica_health: ReplicaHealth[];
 }
-
-export type { JobInfo };

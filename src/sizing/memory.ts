@@ -13,7 +13,6 @@ export type Framework = 'sglang' | 'vllm';
 export type KvCacheDtype = 'auto' | 'fp8';
 
 export const GiB = 2 ** 30;
-export const MiB = 2 ** 20;
 
 /** Unquantized weights are served in 16 bits (bf16/fp16); fp32 checkpoints too, as both engines cast them. */
 const UNQUANTIZED_BYTES = 2;

@@ -518,15 +518,6 @@ function schedulerOf(system: SystemProfile | undefined, deps: SizingDeps): Sched
   }
 }
 
-/** What ServerDeps.sizer holds: `size_model`, `sml-mcp size` and `launch layout:"auto"` call `size`. */
-export function createSizer(deps: SizingDeps = {}): {
-  size(input: unknown, options?: { signal?: AbortSignal }): Promise<SizeModelResult>;
-} {
-  return {
-    size: (input, options = {}) => sizeModel(input, { ...deps, signal: options.signal ?? deps.signal }),
-  };
-}
-
 /**
  * Size a model: the smallest replica layout that fits with a useful KV cache, its engine arguments,
  * alternatives, warnings and an explanation. Throws SmlError (INVALID_ARGUMENT, UNKNOWN_SYSTEM,

@@ -6,6 +6,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
+import { render } from '../../sbatch/render.js';
 import { loadShippedCatalog } from '../../src/catalog/catalog.js';
 import { LaunchSpec, launchLayoutOf } from '../../src/domain/launch-spec.js';
 import { BUILT_IN_SYSTEMS, type SystemProfile } from '../../src/domain/system.js';
@@ -38,6 +39,7 @@ export async function createTestJobs(
     resolveSystem,
     schedulerFor: () => scheduler,
     localUser: () => 'root',
+    render,
     version: 'test',
   });
   const service = new JobService({

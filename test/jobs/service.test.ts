@@ -59,7 +59,7 @@ describe('job service', () => {
       run = r;
       return new Promise((resolve) => r.signal.addEventListener('abort', () => resolve(undefined)));
     };
-    const jobId = await launch({ replicas: 2 });
+    const jobId = await launch({ replicas: 2, router: 'sglang' });
     expect(await phaseOf(jobId)).toBe('queued');
     memory.releaseQueue();
     await eventually(async () => ((await phaseOf(jobId)) === 'starting' ? true : undefined));
@@ -72,6 +72,7 @@ describe('job service', () => {
     expect(serving!.endpoints).toEqual([
       { kind: 'replica', replica: 0, url: 'http://10.77.0.11:8080/v1' },
       { kind: 'replica', replica: 1, url: 'http://10.77.0.12:8080/v1' },
+      { kind: 'router', url: 'http://10.77.0.11:30000/v1' },
     ]);
 
     writeReport(run, ['HEALTHY', 'NOT_RESPONDING']);

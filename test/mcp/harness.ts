@@ -6,7 +6,6 @@ import type { CallToolResult, ClientCapabilities } from '@modelcontextprotocol/s
 import { expect, onTestFinished } from 'vitest';
 import { type BuildDepsOptions, buildServerDeps } from '../../server/build-deps.js';
 import { connectInProcessClient } from '../../server/client.js';
-import type { ServerDeps } from '../../server/deps.js';
 import { createSystems, resolveSystem } from '../../server/systems.js';
 import { parseEnvironmentToml } from '../../src/catalog/environment.js';
 import { loadConfig, type ResolvedConfig } from '../../src/config/load.js';
@@ -15,6 +14,7 @@ import { buildLaunchSpecs, LaunchRequest } from '../../src/domain/launch-spec.js
 import { LOCAL_CLUSTER_ROOT } from '../../src/domain/system.js';
 import { JobStore } from '../../src/jobs/store.js';
 import type { Scheduler } from '../../src/scheduler/scheduler.js';
+import type { ServerDeps } from '../../src/services.js';
 import { InMemoryScheduler, type JobProgram } from '../doubles/scheduler/index.js';
 import { seedLocalCluster } from '../doubles/scheduler/local-cluster.js';
 

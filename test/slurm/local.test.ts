@@ -1,5 +1,4 @@
-import { createSlurmScheduler } from '../../src/scheduler/slurm/index.js';
-import { LocalRunner } from '../../src/scheduler/slurm/runner.js';
+import { createSlurmScheduler, LocalRunner } from '../../src/scheduler/slurm/index.js';
 import { defineBackendTests } from './backend-suite.js';
 
 defineBackendTests('local', async () => ({

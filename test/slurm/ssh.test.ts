@@ -1,5 +1,4 @@
-import { createSlurmScheduler, type SlurmConnection } from '../../src/scheduler/slurm/index.js';
-import { SshRunner } from '../../src/scheduler/slurm/runner.js';
+import { createSlurmScheduler, type SlurmConnection, SshRunner } from '../../src/scheduler/slurm/index.js';
 import { startSshServer } from '../helpers/sshd.js';
 import { defineBackendTests } from './backend-suite.js';
 

@@ -8,7 +8,7 @@ import { FIXTURES_DIR } from '../../bench/sizing-validation.js';
 import { CatalogEntry } from '../../src/catalog/catalog.js';
 import { SmlError } from '../../src/errors.js';
 import { createSlurmScheduler } from '../../src/scheduler/slurm/index.js';
-import { catalogModelResolver, createSizer, loadModelFiles, sizeModel } from '../../src/sizing/index.js';
+import { catalogModelResolver, loadModelFiles, sizeModel } from '../../src/sizing/index.js';
 
 const QWEN3_8B = readFileSync(join(FIXTURES_DIR, 'Qwen__Qwen3-8B', 'config.json'), 'utf8');
 /** Weights of a 16-bit checkpoint as its index would state them (bytes). */
@@ -100,19 +100,21 @@ describe('the cluster model registry through the Scheduler', () => {
     });
   });
 
-  it("createSizer reads the registry through the system's scheduler", async () => {
+  it("sizeModel reads the registry through the system's scheduler", async () => {
     const registry = join(workDir, 'registry-b');
     modelDir('registry-b', 'acme', 'tiny-8b');
     const seen: string[] = [];
-    const sizer = createSizer({
-      registryPath: registry,
-      hub: false,
-      schedulerFor: (system) => {
-        seen.push(system.name);
-        return scheduler;
+    const result = await sizeModel(
+      { model: 'acme/tiny-8b', system: 'local' },
+      {
+        registryPath: registry,
+        hub: false,
+        schedulerFor: (system) => {
+          seen.push(system.name);
+          return scheduler;
+        },
       },
-    });
-    const result = await sizer.size({ model: 'acme/tiny-8b', system: 'local' });
+    );
     expect(seen).toEqual(['local']);
     expect(result.model.origin).toBe('registry');
   });
@@ -198,13 +200,15 @@ describe('the Hugging Face Hub over HTTP', () => {
   });
 
   it('a system without credentials falls back to the Hub', async () => {
-    const sizer = createSizer({
-      hub: { baseUrl },
-      schedulerFor: () => {
-        throw new SmlError('NOT_CONFIGURED', 'no FirecREST credentials');
+    const result = await sizeModel(
+      { model: 'acme/tiny-8b', system: 'clariden' },
+      {
+        hub: { baseUrl },
+        schedulerFor: () => {
+          throw new SmlError('NOT_CONFIGURED', 'no FirecREST credentials');
+        },
       },
-    });
-    const result = await sizer.size({ model: 'acme/tiny-8b', system: 'clariden' });
+    );
     expect(result.model.origin).toBe('hub');
   });
 

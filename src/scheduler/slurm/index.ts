@@ -2,17 +2,13 @@ import { SmlError } from '../../errors.js';
 import { type SlurmBackendOptions, SlurmCliScheduler } from './backend.js';
 import { type ClusterRunner, LocalRunner, type RunnerOptions, SshRunner } from './runner.js';
 
-export { expandHostlist } from '../hostlist.js';
 export { type SlurmBackendOptions, SlurmCliScheduler } from './backend.js';
 export * from './parse.js';
 export {
   type ClusterRunner,
-  type CommandResult,
   LocalRunner,
   type RunnerOptions,
-  type RunOptions,
   SshRunner,
-  type SshTarget,
   type TransferEvent,
 } from './runner.js';
 

@@ -37,13 +37,6 @@ export interface FileEntry {
   size: string;
 }
 
-export interface FileContent {
-  content: string;
-  contentType: 'lines' | 'bytes';
-  startPosition: number;
-  endPosition: number;
-}
-
 /** The path rules of every /filesystem endpoint: absolute, and under one of the system's roots. */
 export function checkPath(path: string, roots: readonly FileSystemRoot[], system: string): string {
   if (!posix.isAbsolute(path)) {
@@ -262,7 +255,7 @@ export function sliceCodePoints(text: string, start: number, length: number): st
   return points.slice(start, start + length).join('');
 }
 
-/** `head`/`tail` on bytes or lines, as FileContent. */
+/** `head`/`tail` on bytes or lines, as the API's FileContent model. */
 export function headTail(
   data: Buffer,
   kind: 'head' | 'tail',

@@ -1,10 +1,1 @@
-export { loadEnvFile } from './cluster-env.js';
-export { type FaultMatch, type FaultRequest, type FaultRule, Faults } from './faults.js';
-export type { FileSystemRoot } from './files.js';
-export {
-  type DoubleCounters,
-  type FirecrestDouble,
-  type FirecrestDoubleOptions,
-  type RecordedRequest,
-  startFirecrestDouble,
-} from './server.js';
+export { type FirecrestDouble, type FirecrestDoubleOptions, startFirecrestDouble } from './server.js';

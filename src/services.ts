@@ -1,13 +1,14 @@
-import type { Catalog } from '../src/catalog/catalog.js';
-import type { ResolvedConfig } from '../src/config/load.js';
-import type { SystemProfile } from '../src/domain/system.js';
-import type { JobServiceApi } from '../src/jobs/api.js';
-import type { Scheduler } from '../src/scheduler/scheduler.js';
-import type { SizeModelInput, SizeModelResult } from '../src/sizing/schema.js';
+import type { Catalog } from './catalog/catalog.js';
+import type { ResolvedConfig } from './config/load.js';
+import type { SystemProfile } from './domain/system.js';
+import type { JobServiceApi } from './jobs/api.js';
+import type { Scheduler } from './scheduler/scheduler.js';
+import type { SizeModelInput, SizeModelResult } from './sizing/schema.js';
 
 /**
- * What one MCP server (one per connection) is built from. Long-lived state (jobs, watchers of
- * the cluster) lives in these shared services, never in the McpServer.
+ * What one MCP server (one per connection) is built from: the services tools/, resources/ and
+ * prompts/ call, assembled by server/build-deps.ts. Long-lived state (jobs, watchers of the
+ * cluster) lives in these shared services, never in the McpServer.
  */
 export interface ServerDeps {
   jobs: JobServiceApi;
