@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { errorText, toSmlError } from '../src/errors.js';
 import { registerCancelCommand } from './commands/cancel.js';
 import { registerCatalogCommands } from './commands/catalog.js';
 import { registerConfigCommand } from './commands/config.js';
@@ -38,4 +39,10 @@ registerSizeCommand(program);
 registerCatalogCommands(program);
 registerConfigCommand(program);
 
-await program.parseAsync(process.argv);
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  // Commands report their own failures; this catches the rest (a bad config file…) without a stack.
+  process.stderr.write(`sml-mcp: ${errorText(toSmlError(error))}\n`);
+  process.exitCode = 2;
+}

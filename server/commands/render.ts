@@ -1,6 +1,8 @@
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { chmod, lstat, mkdir, open, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { SmlError } from '../../src/errors.js';
 import type { LaunchResultView } from '../../src/jobs/types.js';
 import { launchTool } from '../../tools/launch.js';
 import { addSchemaOptions, schemaArguments } from './flags.js';
@@ -18,7 +20,8 @@ export function registerRenderCommand(program: Command): void {
   const command = program
     .command('render')
     .description("Render a launch's job scripts into a folder without submitting (a dry run of launch)")
-    .requiredOption('--out <dir>', 'Folder to write the scripts into (created if missing)');
+    .requiredOption('--out <dir>', 'Folder to write the scripts into (created if missing)')
+    .option('--force', 'overwrite scripts already in the folder that differ from the new ones');
   addSchemaOptions(command, SHAPE, [
     'system',
     'partition',
@@ -32,19 +35,93 @@ export function registerRenderCommand(program: Command): void {
       const args = { ...schemaArguments(options, SHAPE), ...launchDefaults(global), dry_run: true };
       const { structured } = await tools.call<LaunchResultView>('launch', args);
       const dir = resolve(String(options.out));
-      await mkdir(dir, { recursive: true });
+      const scripts = structured.scripts ?? {};
       // master.sh first: it is what would be submitted; the rest is what it extracts.
-      const names = Object.keys(structured.scripts ?? {}).sort(
+      const names = Object.keys(scripts).sort(
         (a, b) => Number(b === 'master.sh') - Number(a === 'master.sh') || a.localeCompare(b),
       );
-      for (const name of names) {
-        const path = join(dir, name);
-        await writeFile(path, structured.scripts![name]!);
-        await chmod(path, 0o755);
-      }
+      await writeScripts(
+        dir,
+        names.map((name) => [name, scripts[name]!] as const),
+        options.force === true,
+      );
       for (const warning of structured.warnings) printErr(`warning: ${warning}`);
       if (global.json) printJson({ out: dir, files: names, served_model_name: structured.served_model_name });
       else printOut([`Wrote ${names.length} file(s) to ${dir}:`, ...names.map((n) => `  ${n}`)].join('\n'));
     }),
   );
+}
+
+/**
+ * Write the scripts into `dir`, never through a symlink, and never over a different file unless
+ * `isForced`; every refusal is a clear error before anything is written.
+ */
+async function writeScripts(
+  dir: string,
+  scripts: readonly (readonly [string, string])[],
+  isForced: boolean,
+): Promise<void> {
+  await mkdir(dir, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
+    throw outError(dir, error);
+  });
+  const different: string[] = [];
+  for (const [name, text] of scripts) {
+    const path = join(dir, name);
+    const info = await lstat(path).catch(() => undefined);
+    if (!info) continue;
+    if (info.isSymbolicLink()) throw symlinkRefused(path);
+    if (!info.isFile()) {
+      throw new SmlError('INVALID_ARGUMENT', `${path} exists and is not a file.`, {
+        hint: 'Choose another --out folder.',
+      });
+    }
+    if ((await readFile(path, 'utf8')) !== text) different.push(name);
+  }
+  if (different.length > 0 && !isForced) {
+    throw new SmlError('CONFLICT', `${dir} already holds other ${different.join(', ')}.`, {
+      hint: 'Pass --force to overwrite them, or choose another --out folder.',
+    });
+  }
+  for (const [name, text] of scripts) {
+    const path = join(dir, name);
+    try {
+      // O_NOFOLLOW: a symlink put there since the check above still fails instead of being followed.
+      const handle = await open(
+        path,
+        constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW,
+        0o755,
+      );
+      try {
+        await handle.writeFile(text);
+      } finally {
+        await handle.close();
+      }
+      await chmod(path, 0o755);
+    } catch (error) {
+      throw outError(path, error as NodeJS.ErrnoException);
+    }
+  }
+}
+
+function outError(path: string, error: NodeJS.ErrnoException): SmlError {
+  if (error.code === 'ENOTDIR' || error.code === 'EEXIST') {
+    return new SmlError('INVALID_ARGUMENT', `--out ${path}: a file is in the way of the folder.`, {
+      hint: 'Give a folder (new or existing) for --out.',
+      cause: error,
+    });
+  }
+  if (error.code === 'EACCES' || error.code === 'EPERM' || error.code === 'EROFS') {
+    return new SmlError('PERMISSION_DENIED', `Cannot write ${path} (${error.code}).`, {
+      hint: 'Choose an --out folder you can write to.',
+      cause: error,
+    });
+  }
+  if (error.code === 'ELOOP') return symlinkRefused(path);
+  return new SmlError('INTERNAL', `Cannot write ${path}: ${error.message}.`, { cause: error });
+}
+
+function symlinkRefused(path: string): SmlError {
+  return new SmlError('INVALID_ARGUMENT', `${path} is a symbolic link; render never writes through one.`, {
+    hint: 'Remove the link, or choose another --out folder.',
+  });
 }

@@ -85,10 +85,17 @@ export function configPathFrom(env: Env, flags: ConfigFlags = {}): string {
 function readConfigFile(path: string): ConfigFile | undefined {
   if (!existsSync(path)) return undefined;
   let raw: unknown;
+  let text = '';
   try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
+    text = readFileSync(path, 'utf8');
+    raw = JSON.parse(text);
   } catch (error) {
-    throw new SmlError('INVALID_ARGUMENT', `Config file ${path} is not valid JSON.`, {
+    const position = Number(/at position (\d+)/.exec((error as Error).message)?.[1]);
+    const before = text.slice(0, Number.isFinite(position) ? position : 0).split('\n');
+    const where = Number.isFinite(position)
+      ? ` (line ${before.length}, column ${before.at(-1)!.length + 1})`
+      : '';
+    throw new SmlError('INVALID_ARGUMENT', `Config file ${path} is not valid JSON${where}.`, {
       hint: 'Fix the syntax; `sml-mcp config schema` prints the JSON Schema it must follow.',
       cause: error,
     });

@@ -2,7 +2,7 @@
  * The `sml-mcp` command line as a person uses it: the built binary, real arguments, exit codes
  * and one-line errors. Launch, status, logs and cancel on the local cluster: test/e2e/cli.test.ts.
  */
-import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -62,6 +62,72 @@ describe('sml-mcp render', () => {
     const message = result.stderr.trim().split('\n')[0]!;
     expect(message).toMatch(pattern);
     expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe('sml-mcp render --out safety', () => {
+  const RENDER = [
+    '--system',
+    'bristen',
+    '--model',
+    'swiss-ai/Apertus-8B-Instruct-2509',
+    '--framework',
+    'vllm',
+  ];
+
+  it('never writes through a symlink named like a script', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'sml-render-link-'));
+    const target = join(mkdtempSync(join(tmpdir(), 'sml-render-target-')), 'victim');
+    writeFileSync(target, 'precious\n');
+    symlinkSync(target, join(out, 'master.sh'));
+    const result = await sml(['render', '--out', out, ...RENDER]);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr.trim()).toMatch(/^\[INVALID_ARGUMENT\] .*master\.sh is a symbolic link/);
+    expect(readFileSync(target, 'utf8')).toBe('precious\n');
+    expect((await sml(['render', '--out', out, '--force', ...RENDER])).exitCode).toBe(1);
+    expect(readFileSync(target, 'utf8')).toBe('precious\n');
+  });
+
+  it('refuses to overwrite different scripts unless --force', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'sml-render-again-'));
+    writeFileSync(join(out, 'master.sh'), '#!/bin/bash\necho mine\n');
+    const refused = await sml(['render', '--out', out, ...RENDER]);
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stderr.trim()).toMatch(/^\[CONFLICT\] .*already holds other master\.sh.*--force/);
+    expect(readFileSync(join(out, 'master.sh'), 'utf8')).toBe('#!/bin/bash\necho mine\n');
+    const forced = await sml(['render', '--out', out, '--force', ...RENDER]);
+    expect(forced.exitCode, forced.stderr).toBe(0);
+    expect(readFileSync(join(out, 'master.sh'), 'utf8')).toMatch(/#SBATCH/);
+  });
+
+  it('says a file is in the way of the folder instead of reporting a bug', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'sml-render-file-')), 'plain');
+    writeFileSync(file, 'x');
+    for (const out of [file, join(file, 'sub')]) {
+      const result = await sml(['render', '--out', out, ...RENDER]);
+      expect(result.exitCode).toBe(1);
+      expect(result.stderr.trim()).toMatch(/^\[INVALID_ARGUMENT\] --out .*a file is in the way/);
+    }
+  });
+});
+
+describe('sml-mcp config show', () => {
+  it('names the bad file and field in one line, without a stack trace', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sml-bad-config-'));
+    writeFileSync(join(dir, 'mcp.json'), JSON.stringify({ defaults: { system: 5 } }));
+    const invalid = await sml(['config', 'show'], { SML_CONFIG_DIR: dir });
+    expect(invalid.exitCode).toBe(2);
+    expect(invalid.stderr.trim()).toMatch(
+      new RegExp(
+        `^sml-mcp: \\[INVALID_ARGUMENT\\] Config file ${join(dir, 'mcp.json')} is invalid: defaults\\.system: `,
+      ),
+    );
+    expect(invalid.stderr).not.toMatch(/\n\s+at /);
+    writeFileSync(join(dir, 'mcp.json'), '{\n  "defaults": {,\n}');
+    const broken = await sml(['config', 'show'], { SML_CONFIG_DIR: dir });
+    expect(broken.exitCode).toBe(2);
+    expect(broken.stderr.trim()).toMatch(/is not valid JSON \(line 2, column \d+\)/);
+    expect(broken.stderr).not.toMatch(/\n\s+at /);
   });
 });
 
