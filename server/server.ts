@@ -14,7 +14,7 @@ import { PACKAGE_ROOT } from '../src/assets.js';
 import { logger } from '../src/log.js';
 import type { ServerDeps } from '../src/services.js';
 import { registerTools } from '../tools/index.js';
-import { ResourceWatcher } from './watch.js';
+import { ResourceWatcher, watchHubFor } from './watch.js';
 
 export const SERVER_NAME = 'sml-mcp';
 const DEFAULT_WATCH_INTERVAL_MS = 2000;
@@ -56,17 +56,13 @@ export function createMcpServer(deps: ServerDeps): McpServer {
   registerResources(mcp, deps);
   registerPrompts(mcp, deps);
 
-  const watcher = new ResourceWatcher(
-    deps.jobs,
-    async (uri, change) => {
-      if (!mcp.isConnected()) return;
-      await mcp.server.sendResourceUpdated({ uri });
-      // Also a log line for people watching the client's log (filtered by the session's log level).
-      if (change) await mcp.sendLoggingMessage({ level: 'info', logger: SERVER_NAME, data: change });
-    },
-    deps.watchIntervalMs ?? DEFAULT_WATCH_INTERVAL_MS,
-    deps.config.redact,
-  );
+  const hub = watchHubFor(deps.jobs, deps.watchIntervalMs ?? DEFAULT_WATCH_INTERVAL_MS, deps.config.redact);
+  const watcher = new ResourceWatcher(hub, async (uri, change) => {
+    if (!mcp.isConnected()) return;
+    await mcp.server.sendResourceUpdated({ uri });
+    // Also a log line for people watching the client's log (filtered by the session's log level).
+    if (change) await mcp.sendLoggingMessage({ level: 'info', logger: SERVER_NAME, data: change });
+  });
   mcp.server.setRequestHandler(SubscribeRequestSchema, async (request) => {
     const { uri } = request.params;
     let isWatchable: boolean;
