@@ -28,15 +28,24 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
 export interface SmlErrorOptions {
   /** What the user (or agent) should do next; appended to the message shown to them. */
   hint?: string;
-  /** Structured details safe to show (never secrets). */
+  /** Structured details safe to show (never secrets); code branches on the typed fields below instead. */
   details?: Record<string, unknown>;
   cause?: unknown;
+  /** The request may have taken effect although its answer was lost (a submit may have queued a job). */
+  isAmbiguous?: boolean;
+  /** The HTTP status a REST gateway (FirecREST) answered. */
+  httpStatus?: number;
+  /** What the gateway itself said about the failure (secrets redacted). */
+  serverMessage?: string;
 }
 
 export class SmlError extends Error {
   readonly code: ErrorCode;
   readonly hint?: string;
   readonly details?: Record<string, unknown>;
+  readonly isAmbiguous: boolean;
+  readonly httpStatus?: number;
+  readonly serverMessage?: string;
 
   constructor(code: ErrorCode, message: string, options: SmlErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -44,6 +53,9 @@ export class SmlError extends Error {
     this.code = code;
     this.hint = options.hint;
     this.details = options.details;
+    this.isAmbiguous = options.isAmbiguous ?? false;
+    this.httpStatus = options.httpStatus;
+    this.serverMessage = options.serverMessage;
   }
 
   /** The message with its next step, as shown to a person or an agent. */

@@ -233,7 +233,7 @@ export class Launcher {
       }
     });
     const hasQueuedNothing = record.jobs.every((job) => job.job_id === undefined);
-    if (key !== undefined && hasQueuedNothing && failure.details?.isAmbiguous !== true) {
+    if (key !== undefined && hasQueuedNothing && !failure.isAmbiguous) {
       await this.deps.store.releaseIdempotencyKey(key, launchId);
     }
   }

@@ -127,7 +127,7 @@ export interface Scheduler {
   /**
    * Write the script and submit it. After an ambiguous failure (the answer was lost) a backend
    * looks for the job by its tag before reporting failure, and never submits blindly again; when
-   * the job still may or may not exist, the error carries `details.isAmbiguous = true`.
+   * the job still may or may not exist, the SmlError has `isAmbiguous`.
    */
   submit(request: SubmitRequest, options?: CallOptions): Promise<SubmitResult>;
   /** Status of many jobs in one sweep. Jobs the scheduler no longer knows are absent from the map. */

@@ -123,7 +123,9 @@ describe('FirecREST client: faults without the cluster', () => {
       const error = await failureOf(wrong.fileSize(logPath));
       expect(error.code).toBe('AUTH_FAILED');
       expect(error.message).toContain('HTTP 401');
-      expect(JSON.stringify({ m: error.userMessage, d: error.details })).not.toContain('not-the-secret-4711');
+      expect(
+        JSON.stringify({ m: error.userMessage, d: error.details, s: error.serverMessage }),
+      ).not.toContain('not-the-secret-4711');
       expect(double.counters.requests).toBe(1);
     } finally {
       await wrong.close();
@@ -161,7 +163,7 @@ describe('FirecREST client: faults without the cluster', () => {
       );
       expect(error.code).toBe('TIMEOUT');
       expect(error.message).toContain('may or may not have been queued');
-      expect(error.details?.isAmbiguous).toBe(true);
+      expect(error.isAmbiguous).toBe(true);
       expect(double.requests.filter((r) => r.method === 'POST' && r.path.includes('/compute/'))).toHaveLength(
         1,
       );
@@ -229,7 +231,9 @@ describe('FirecREST client: API-key mode', () => {
       const error = await failureOf(backend.fileSize(posix.join(double.home, 'k.txt')));
       expect(error.code).toBe('INVALID_ARGUMENT');
       expect(error.message).toContain('[redacted]');
-      expect(JSON.stringify({ m: error.userMessage, d: error.details })).not.toContain(apiKey);
+      expect(
+        JSON.stringify({ m: error.userMessage, d: error.details, s: error.serverMessage }),
+      ).not.toContain(apiKey);
     } finally {
       await backend.close();
     }

@@ -103,11 +103,7 @@ describe('launch', () => {
 
   it('keeps the key of an ambiguous submit, so a retry cannot launch twice', async () => {
     const args = { ...APERTUS, idempotency_key: randomUUID() };
-    memory.failNext(
-      'submit',
-      new SmlError('SUBMIT_FAILED', 'sbatch timed out.', { details: { isAmbiguous: true } }),
-      1,
-    );
+    memory.failNext('submit', new SmlError('SUBMIT_FAILED', 'sbatch timed out.', { isAmbiguous: true }), 1);
     expectToolError(await client.callTool({ name: 'launch', arguments: args }), 'SUBMIT_FAILED');
     const submits = submittedScripts().length;
     const retried = expectToolSuccess(await client.callTool({ name: 'launch', arguments: args }));

@@ -258,7 +258,7 @@ export function defineBackendTests(label: string, setUp: () => Promise<BackendUn
         );
         expect(error.code).toBe('SUBMIT_FAILED');
         expect(error.message).toContain('may or may not have been submitted');
-        expect(error.details?.isAmbiguous).toBe(true);
+        expect(error.isAmbiguous).toBe(true);
         expect(await scheduler.findTaggedJobs(`${tag}:never-sent`)).toEqual([]);
       },
       JOB_TEST_TIMEOUT_MS,

@@ -155,7 +155,7 @@ describe('InMemoryScheduler', () => {
     expect(scheduler.job(jobId).comment).toBe('sml-mcp:lost:0');
     scheduler.loseSubmitAnswers(1, { isQueued: false });
     await expect(scheduler.submit(request([], 'sml-mcp:never:0'))).rejects.toSatisfy(
-      (error: SmlError) => error.code === 'SUBMIT_FAILED' && error.details?.isAmbiguous === true,
+      (error: SmlError) => error.code === 'SUBMIT_FAILED' && error.isAmbiguous,
     );
     expect(scheduler.jobIds()).toEqual([jobId]);
     scheduler.shutdown();

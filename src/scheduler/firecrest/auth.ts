@@ -251,7 +251,7 @@ export class ClientCredentialsTokens {
         `The token endpoint ${this.auth.tokenUri} refused the client credentials (HTTP ${status}${described ? `: ${described}` : ''}).`,
         {
           hint: 'Check SML_FIRECREST_CLIENT_ID and SML_FIRECREST_CLIENT_SECRET (create a client at the developer portal).',
-          details: { status },
+          httpStatus: status,
         },
       ),
     };

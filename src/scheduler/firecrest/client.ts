@@ -48,7 +48,7 @@ export interface FirecrestRequest {
   /**
    * `idempotent`: 5xx, 408, 424, 429 and transport errors are retried within the budget.
    * `once`: only failures that certainly did not reach the scheduler are retried (429, 401, 503,
-   * 424, refused connections); an ambiguous failure throws with `details.isAmbiguous = true`.
+   * 424, refused connections); an ambiguous failure throws an SmlError with `isAmbiguous`.
    */
   retry: 'idempotent' | 'once';
   /** What the call does, for messages: "list the jobs on daint". */
@@ -162,7 +162,7 @@ export class FirecrestClient {
             throw new SmlError(
               'RATE_LIMITED',
               `FirecREST is rate limiting: it asked to wait ${Math.ceil(delay / 1000)} s before it can ${spec.action}, longer than the retry budget of ${Math.round(this.timeouts.retryBudgetMs / 1000)} s.`,
-              { hint: 'Try again later.', details: this.details(spec, response.status) },
+              { hint: 'Try again later.', details: this.details(spec), httpStatus: response.status },
             );
           }
           throw this.httpError(spec, response, false, attempt + 1);
@@ -296,8 +296,8 @@ export class FirecrestClient {
     return redactSecrets(message.trim(), this.secrets());
   }
 
-  private details(spec: FirecrestRequest, status?: number): Record<string, unknown> {
-    return { method: spec.method, path: spec.path, ...(status === undefined ? {} : { status }) };
+  private details(spec: FirecrestRequest): Record<string, unknown> {
+    return { method: spec.method, path: spec.path };
   }
 
   private httpError(
@@ -312,7 +312,10 @@ export class FirecrestClient {
     const tries = attempts > 1 ? ` after ${attempts} attempts` : '';
     return new SmlError(code, `FirecREST could not ${spec.action} (HTTP ${status}${said})${tries}.`, {
       hint: hintForCode(code, this.options.auth.kind),
-      details: { ...this.details(spec, status), serverMessage: message, isAmbiguous },
+      details: this.details(spec),
+      httpStatus: status,
+      serverMessage: message,
+      isAmbiguous,
     });
   }
 
@@ -335,7 +338,8 @@ export class FirecrestClient {
       `FirecREST at ${host} did not answer the request to ${spec.action}: ${reason}${tries}.`,
       {
         hint: 'Check the network and the FirecREST URL (SML_FIRECREST_URL); the gateway may be down.',
-        details: { ...this.details(spec), isAmbiguous, isTimeout: outcome.isTimeout },
+        details: this.details(spec),
+        isAmbiguous,
         cause: outcome.error,
       },
     );
@@ -394,7 +398,8 @@ function parseJson(data: Buffer, spec: FirecrestRequest, status: number): unknow
       `FirecREST answered the request to ${spec.action} (HTTP ${status}) with a body that is not JSON.`,
       {
         hint: 'Check that SML_FIRECREST_URL is the FirecREST v2 base URL (it usually ends in /v2).',
-        details: { method: spec.method, path: spec.path, status },
+        details: { method: spec.method, path: spec.path },
+        httpStatus: status,
         cause: error,
       },
     );

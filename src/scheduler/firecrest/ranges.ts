@@ -55,7 +55,7 @@ export async function readRange(
   if (remaining <= maxBytes && remaining < limit / 2) {
     const text = await transport.tailFrom(path, offset).catch((error: unknown) => {
       // The file grew past the output buffer since it was measured: read by blocks instead.
-      if (error instanceof SmlError && error.details?.status === 413) return undefined;
+      if (error instanceof SmlError && error.httpStatus === 413) return undefined;
       throw error;
     });
     if (text !== undefined) {

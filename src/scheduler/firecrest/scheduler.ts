@@ -460,7 +460,10 @@ export class FirecrestScheduler implements Scheduler {
           `${failure.message} The job may or may not have been queued: the job list could not be read either.`,
           {
             hint: `Check your jobs (tag '${tag}') before launching again.`,
-            details: { ...failure.details, tag, isAmbiguous: true },
+            details: { ...failure.details, tag },
+            httpStatus: failure.httpStatus,
+            serverMessage: failure.serverMessage,
+            isAmbiguous: true,
             cause: error,
           },
         );
@@ -533,22 +536,22 @@ function parseAnswer<T extends z.ZodType>(schema: T, value: unknown, what: strin
 }
 
 function isAmbiguousSubmitFailure(error: unknown): boolean {
-  if (!(error instanceof SmlError) || error.details?.isAmbiguous !== true) return false;
-  const message = String(error.details.serverMessage ?? '');
-  return !(error.details.status === 500 && SBATCH_REFUSED.test(message));
+  if (!(error instanceof SmlError) || !error.isAmbiguous) return false;
+  return !(error.httpStatus === 500 && SBATCH_REFUSED.test(error.serverMessage ?? ''));
 }
 
 function asSubmitError(error: unknown): unknown {
   if (!(error instanceof SmlError)) return error;
   if (!['SCHEDULER_ERROR', 'INVALID_ARGUMENT', 'PERMISSION_DENIED', 'NOT_FOUND'].includes(error.code))
     return error;
-  const serverMessage = typeof error.details?.serverMessage === 'string' ? error.details.serverMessage : '';
-  const isQuota = error.details?.status === 403;
+  const isQuota = error.httpStatus === 403;
   return new SmlError('SUBMIT_FAILED', error.message, {
     hint: isQuota
       ? 'Your account or QOS limit was reached; wait for running jobs to end or use another account.'
       : 'SLURM refused the job script; the message above is what sbatch said (partition, account, time limit?).',
-    details: { ...error.details, serverMessage },
+    details: error.details,
+    httpStatus: error.httpStatus,
+    serverMessage: error.serverMessage,
     cause: error,
   });
 }

@@ -125,7 +125,8 @@ export class SlurmCliScheduler implements Scheduler {
     if (!jobId) {
       throw new SmlError('SUBMIT_FAILED', `sbatch printed no job id for ${request.scriptPath}.`, {
         hint: `Look for a job with comment "${request.tag}" (status of all jobs) before launching again.`,
-        details: { stdout: stderrSummary(result.stdout.toString('utf8'), 500), isAmbiguous: true },
+        details: { stdout: stderrSummary(result.stdout.toString('utf8'), 500) },
+        isAmbiguous: true,
       });
     }
     return { jobId };
@@ -155,7 +156,7 @@ export class SlurmCliScheduler implements Scheduler {
     }
     throw new SmlError('SUBMIT_FAILED', `${error.message} The job may or may not have been submitted.`, {
       hint: `Look for a job with comment "${request.tag}" before launching again, so it does not run twice.`,
-      details: { isAmbiguous: true },
+      isAmbiguous: true,
       cause: error,
     });
   }

@@ -166,7 +166,7 @@ export class InMemoryScheduler implements Scheduler {
       if (matching.length === 1) return { jobId: matching[0]!.jobId };
       throw new SmlError('SUBMIT_FAILED', `${timeout.message} The job may or may not have been submitted.`, {
         hint: `Look for a job with comment "${request.tag}" before launching again, so it does not run twice.`,
-        details: { isAmbiguous: true },
+        isAmbiguous: true,
         cause: timeout,
       });
     }
@@ -394,7 +394,7 @@ export class InMemoryScheduler implements Scheduler {
   /**
    * sbatch's answer is lost for the next `times` submissions (a timeout); the job is queued or not
    * (`isQueued`). Like the SLURM backend, submit then looks for the job by its tag: found, it
-   * succeeds; not found, it fails SUBMIT_FAILED with details.isAmbiguous.
+   * succeeds; not found, it fails SUBMIT_FAILED with isAmbiguous.
    */
   loseSubmitAnswers(times = 1, options: { isQueued?: boolean } = {}): void {
     for (let i = 0; i < times; i++) this.lostSubmits.push({ isQueued: options.isQueued ?? true });
