@@ -20,7 +20,10 @@ export function parsePrometheusText(text: string): Sample[] {
     if (!match) continue;
     const labels: Record<string, string> = {};
     for (const label of (match[2] ?? '').matchAll(LABEL)) {
-      labels[label[1]!] = label[2]!.replace(/\\n/g, '\n').replace(/\\"/g, '"').replace(/\\\\/g, '\\');
+      // One pass: `\\n` is an escaped backslash then n, not a newline.
+      labels[label[1]!] = label[2]!.replace(/\\([\\"n])/g, (_, escaped: string) =>
+        escaped === 'n' ? '\n' : escaped,
+      );
     }
     const value =
       match[3] === '+Inf'

@@ -23,6 +23,10 @@ describe('prometheus', () => {
       { name: 'n', labels: {}, value: 2 },
     ]);
   });
+  it('unescapes a label value in one pass: an escaped backslash before n is no newline', () => {
+    const [sample] = parsePrometheusText('m{path="C:\\\\new",quote="say \\"hi\\"",lines="a\\nb"} 1\n');
+    expect(sample!.labels).toEqual({ path: 'C:\\new', quote: 'say "hi"', lines: 'a\nb' });
+  });
   it('summarises sglang figures', () => {
     const figures = summarizeEngineMetrics(parsePrometheusText(SGLANG));
     expect(figures).toMatchObject({
