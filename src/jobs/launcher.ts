@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Catalog } from '../catalog/catalog.js';
 import {
   assertEnvironmentPath,
@@ -244,7 +245,7 @@ export class Launcher {
       if (record?.jobs.every((j) => j.state === 'submitted' || j.state === 'failed')) {
         return this.resultOf(record, true);
       }
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await sleep(100);
     }
     throw new SmlError(
       'CONFLICT',

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { JOB_TAG_PREFIX } from '../domain/job-name.js';
 import type { launchLayoutOf } from '../domain/launch-spec.js';
@@ -117,10 +118,10 @@ export class JobService implements JobServiceApi {
       });
       if (isDone || hasEndedFirst) return { reached: isDone, timed_out: false, statuses };
       if (this.now() >= deadline) return { reached: false, timed_out: true, statuses };
-      await sleep(
-        Math.min(this.deps.pollIntervalMs ?? 2000, Math.max(0, deadline - this.now())),
-        options.signal,
-      );
+      const pause = Math.min(this.deps.pollIntervalMs ?? 2000, Math.max(0, deadline - this.now()));
+      await sleep(pause, undefined, { signal: options.signal }).catch(() => {
+        throw new SmlError('CANCELLED', 'The wait was cancelled.');
+      });
     }
   }
 
@@ -513,19 +514,4 @@ function skipContinuationBytes(data: Buffer, isMidFile: boolean): Buffer {
   let start = 0;
   while (start < data.length && start < 4 && (data[start]! & 0xc0) === 0x80) start++;
   return data.subarray(start);
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new SmlError('CANCELLED', 'The wait was cancelled.'));
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new SmlError('CANCELLED', 'The wait was cancelled.'));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Agent, type Dispatcher, request } from 'undici';
+import { Agent, type Dispatcher, type FormData, request } from 'undici';
 import { redactSecrets } from '../../config/secrets.js';
 import { type ErrorCode, SmlError } from '../../errors.js';
 import { logger } from '../../log.js';
@@ -40,7 +40,8 @@ export interface FirecrestRequest {
   path: string;
   query?: Record<string, QueryValue>;
   json?: unknown;
-  body?: { contentType: string; data: Buffer };
+  /** A multipart/form-data body (the upload op); undici writes the boundary and part headers. */
+  form?: FormData;
   /** Statuses that mean success. */
   expect: readonly number[];
   /** Error answers handed back to the caller instead of being retried or thrown. */
@@ -206,12 +207,11 @@ export class FirecrestClient {
     try {
       let url = this.url(spec);
       let method: string = spec.method;
-      let body: Buffer | string | undefined =
-        spec.json !== undefined ? JSON.stringify(spec.json) : spec.body?.data;
-      const contentType = spec.json !== undefined ? 'application/json' : spec.body?.contentType;
+      let body: FormData | string | undefined =
+        spec.json !== undefined ? JSON.stringify(spec.json) : spec.form;
       for (let hop = 0; ; hop++) {
         const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'sml-mcp' };
-        if (body !== undefined && contentType) headers['content-type'] = contentType;
+        if (typeof body === 'string') headers['content-type'] = 'application/json';
         // Credentials go to the FirecREST origin only, never to a host a redirect points at.
         if (new URL(url).origin === this.origin) {
           if (this.options.auth.kind === 'api-key') headers['x-api-key'] = this.options.auth.apiKey;

@@ -1,5 +1,6 @@
 import { posix } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { FormData } from 'undici';
 import type { z } from 'zod';
 import { SmlError } from '../../errors.js';
 import { logger } from '../../log.js';
@@ -298,20 +299,13 @@ export class FirecrestScheduler implements Scheduler {
         },
       );
     }
-    const boundary = `sml-${Math.random().toString(36).slice(2)}${Date.now().toString(36)}`;
-    const filename = posix.basename(path).replaceAll('"', '%22').replaceAll('\r', '').replaceAll('\n', '');
-    const body = Buffer.concat([
-      Buffer.from(
-        `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${filename}"\r\nContent-Type: application/octet-stream\r\n\r\n`,
-      ),
-      data,
-      Buffer.from(`\r\n--${boundary}--\r\n`),
-    ]);
+    const form = new FormData();
+    form.append('file', new Blob([data], { type: 'application/octet-stream' }), posix.basename(path));
     await this.client.send({
       method: 'POST',
       path: `/filesystem/${this.systemPath}/ops/upload`,
       query: { path: posix.dirname(path) },
-      body: { contentType: `multipart/form-data; boundary=${boundary}`, data: body },
+      form,
       expect: [204, 201, 200],
       retry: 'idempotent',
       action: `upload ${path}`,
