@@ -751,7 +751,7 @@ export function render(spec: LaunchSpec): RenderedScripts {
   if (spec.router.isEnabled) files['router.sh'] = renderRouter(spec);
   if (spec.preLaunchCommands.trim() !== '') {
     files['pre_launch.sh'] =
-      `# User-supplied pre-launch commands (sourced by every rank script)\n${spec.preLaunchCommands}\n`;
+      `# shellcheck shell=bash\n# User-supplied pre-launch commands (sourced by every rank script)\n${spec.preLaunchCommands}\n`;
   }
   const metrics = renderMetrics(spec);
   if (metrics) files['metrics.sh'] = metrics;

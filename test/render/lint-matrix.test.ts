@@ -105,7 +105,8 @@ async function shellcheckBatches(files: string[]): Promise<string> {
   const outputs: string[] = [];
   const runBatch = async (batch: string[]) => {
     const excludes = SHELLCHECK_EXCLUDES.length ? [`--exclude=${SHELLCHECK_EXCLUDES.join(',')}`] : [];
-    const result = await execa('shellcheck', ['-s', 'bash', '-f', 'gcc', ...excludes, ...batch], {
+    // No `-s bash`: every file must name its shell (shebang or directive), as shellcheck needs on its own (SC2148).
+    const result = await execa('shellcheck', ['-f', 'gcc', ...excludes, ...batch], {
       reject: false,
     });
     if (result.exitCode !== 0) outputs.push(result.stdout || result.stderr);
