@@ -5,6 +5,13 @@
 # Concurrent calls serialise on an exclusive flock. Needs root.
 set -euo pipefail
 
+# The daemons started below must not inherit a caller's descriptors: one open on a lock file (a
+# test runner's flock) would keep that lock held for as long as the daemon lives. 255 is bash's own.
+for fd_path in "/proc/$$/fd/"*; do
+  fd=${fd_path##*/}
+  if ((fd > 2 && fd < 255)); then eval "exec $fd>&-"; fi
+done 2>/dev/null
+
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source-path=SCRIPTDIR source=env.sh
 source "$HERE/env.sh"
