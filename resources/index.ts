@@ -7,6 +7,7 @@ import { jobLogResource } from './job-log.js';
 import { jobMetricsResource } from './job-metrics.js';
 import { jobScriptResource } from './job-script.js';
 import { jobsResource } from './jobs.js';
+import { renderedScriptResource } from './rendered-script.js';
 import { systemsResource } from './systems.js';
 
 /** Every resource; templates resolve in this order (none of them overlap). */
@@ -16,6 +17,7 @@ export const allResources: readonly ResourceDefinition[] = [
   jobLogResource,
   jobScriptResource,
   jobMetricsResource,
+  renderedScriptResource,
   catalogResource,
   systemsResource,
 ];

@@ -1,5 +1,6 @@
 import { userInfo } from 'node:os';
 import { render } from '../sbatch/render.js';
+import { reviewRender } from '../sbatch/review.js';
 import { type Catalog, createCatalog, loadShippedCatalog } from '../src/catalog/catalog.js';
 import type { ResolvedConfig } from '../src/config/load.js';
 import type { LocalFilePolicy } from '../src/config/local-files.js';
@@ -7,6 +8,7 @@ import { LaunchSpec, launchLayoutOf } from '../src/domain/launch-spec.js';
 import type { SystemProfile } from '../src/domain/system.js';
 import type { JobServiceApi } from '../src/jobs/api.js';
 import { Launcher } from '../src/jobs/launcher.js';
+import { RenderCache } from '../src/jobs/render-cache.js';
 import { JobService, type JobServiceDeps } from '../src/jobs/service.js';
 import { JobStore } from '../src/jobs/store.js';
 import type { ServerDeps, SizerApi, SystemsApi } from '../src/services.js';
@@ -47,6 +49,7 @@ export function createJobService(
   systems: SystemsApi,
   catalog: Catalog,
   options: Pick<BuildDepsOptions, 'launcher' | 'pollIntervalMs' | 'localFiles'> = {},
+  renders = new RenderCache(),
 ): JobServiceApi {
   const store = new JobStore(config.stateDir);
   const systemNamed = (name?: string) => resolveSystem(config, name);
@@ -60,8 +63,10 @@ export function createJobService(
       schedulerFor,
       localUser: () => userInfo().username,
       render,
+      review: reviewRender,
       version: PACKAGE_VERSION,
       localFiles: options.localFiles,
+      renders,
     });
   return new JobService({
     store,
@@ -77,11 +82,13 @@ export function createJobService(
 export function buildServerDeps(config: ResolvedConfig, options: BuildDepsOptions = {}): ServerDeps {
   const systems = options.systems ?? createSystems(config, options);
   const catalog = buildCatalog(config);
+  const renders = new RenderCache();
   return {
     config,
     systems,
     catalog,
-    jobs: createJobService(config, systems, catalog, options),
+    renders,
+    jobs: createJobService(config, systems, catalog, options, renders),
     sizer: options.sizer ?? createSizerFor(config, systems, catalog, options.hub, options.localFiles),
     watchIntervalMs: options.watchIntervalMs,
   };

@@ -2,6 +2,7 @@ import type { Catalog } from './catalog/catalog.js';
 import type { ResolvedConfig } from './config/load.js';
 import type { SystemProfile } from './domain/system.js';
 import type { JobServiceApi } from './jobs/api.js';
+import type { RenderCache } from './jobs/render-cache.js';
 import type { Scheduler } from './scheduler/scheduler.js';
 import type { SizeModelInput, SizeModelResult } from './sizing/schema.js';
 
@@ -17,6 +18,8 @@ export interface ServerDeps {
   systems: SystemsApi;
   sizer: SizerApi;
   config: ResolvedConfig;
+  /** Scripts of recent dry runs (sml://renders/...), shared by every session. */
+  renders: RenderCache;
   /** How often subscribed resources (growing logs, job states) are checked, in ms; default 2000. */
   watchIntervalMs?: number;
   /** Server version reported in initialize; default the package version. */

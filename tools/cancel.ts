@@ -1,45 +1,39 @@
 import { z } from 'zod';
 import { SmlError } from '../src/errors.js';
+import { CancelResultView } from '../src/jobs/types.js';
 import { defineTool, type ToolContext } from './define-tool.js';
 import { jobIdField } from './fields.js';
-import { CancelResultSchema } from './schemas.js';
 
 const CONFIRM_TIMEOUT_MS = 120_000;
 
-const input = z.object({
+const input = z.strictObject({
   job_id: jobIdField('The job to stop'),
   whole_chain: z
     .boolean()
     .optional()
-    .describe(
-      'For a chain of jobs (long deployments are served by consecutive jobs): true (default) cancels every job of the chain so the deployment stops; false cancels only this job and lets its successor take over',
-    ),
+    .describe('Chains: true (default) stops every job; false only this one (its successor takes over)'),
   confirm: z
     .boolean()
     .optional()
-    .describe(
-      'Set true only after the user agreed to stop the deployment. Needed when the client cannot ask the user itself (no elicitation support); with elicitation the user is asked directly',
-    ),
+    .describe('true only after the user agreed; needed when the client cannot ask the user itself'),
   allow_foreign: z
     .boolean()
     .optional()
-    .describe(
-      'Also cancel a job that sml-mcp did not launch. Only when the user explicitly asked for that job',
-    ),
+    .describe('Also a job sml-mcp did not launch, only if the user asked for that job'),
 });
 
 const output = z.object({
-  outcome: z.enum(['cancelled', 'declined']).describe('declined = the user said no; nothing was cancelled'),
-  confirmed_by: z.enum(['user', 'argument']).nullable().describe('How the cancel was confirmed'),
-  summary: z.string().describe('What was (or would have been) cancelled'),
-  results: z.array(CancelResultSchema),
+  outcome: z.enum(['cancelled', 'declined']).describe('declined: the user said no'),
+  confirmed_by: z.enum(['user', 'argument']).nullable(),
+  summary: z.string(),
+  results: z.array(CancelResultView),
 });
 
 export const cancelTool = defineTool({
   name: 'cancel',
   title: 'Cancel a deployment',
   description:
-    'Stop a deployment (scancel). The model stops serving at once, so confirm with the user first: when the client supports it the user is asked directly; otherwise pass confirm: true after the user agreed. Chain-aware: by default every job of a chain is cancelled. Cancelling a job that already ended is a no-op. Refuses jobs sml-mcp did not launch unless allow_foreign is true.',
+    'Stop a deployment (scancel): it stops serving at once, so the user must agree: clients that can ask them do; else pass confirm: true once they did. Stops a whole chain by default; an ended job is a no-op; jobs sml-mcp did not launch need allow_foreign.',
   kind: 'destructive',
   touchesCluster: true,
   input,

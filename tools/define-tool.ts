@@ -44,6 +44,8 @@ export interface ToolDefinition<In extends z.ZodObject = z.ZodObject, Out extend
   touchesCluster: boolean;
   input: In;
   output: Out;
+  /** Published as the tool's `_meta` in tools/list (e.g. `ui.resourceUri` of an MCP app). */
+  _meta?: Record<string, unknown>;
   /** Whether the text content repeats the structured result as JSON (default true; logs carries the text itself). */
   mirrorsJson?: boolean;
   run(args: z.output<In>, context: ToolContext): Promise<ToolReply<z.output<Out>>>;
@@ -56,11 +58,9 @@ export function defineTool<In extends z.ZodObject, Out extends z.ZodObject>(
 }
 
 /** All four MCP hints from the tool's kind, so they can never disagree with what it does. */
-export function annotationsFor(
-  tool: Pick<ToolDefinition, 'title' | 'kind' | 'touchesCluster'>,
-): ToolAnnotations {
+// No title among them: tools/list carries it beside the annotations already.
+export function annotationsFor(tool: Pick<ToolDefinition, 'kind' | 'touchesCluster'>): ToolAnnotations {
   return {
-    title: tool.title,
     readOnlyHint: tool.kind === 'read',
     destructiveHint: tool.kind === 'destructive',
     // Reading twice changes nothing; cancelling an ended job is a no-op; launching twice submits twice.

@@ -3,16 +3,18 @@ import {
   CallToolRequestSchema,
   type CallToolResult,
   ErrorCode,
+  ListToolsRequestSchema,
   McpError,
 } from '@modelcontextprotocol/sdk/types.js';
 import { logger } from '../src/log.js';
 import type { ServerDeps } from '../src/services.js';
 import { cancelTool } from './cancel.js';
-import { annotationsFor, type ToolContext, type ToolDefinition } from './define-tool.js';
+import type { ToolContext, ToolDefinition } from './define-tool.js';
 import { launchTool } from './launch.js';
 import { listModelsTool } from './list-models.js';
 import { listSystemsTool } from './list-systems.js';
 import { logsTool } from './logs.js';
+import { listToolsResult } from './publish.js';
 import { invalidArguments, toErrorResult, toSuccessResult } from './result.js';
 import { assertSafeStrings } from './safe-input.js';
 import { sizeModelTool } from './size-model.js';
@@ -29,38 +31,20 @@ export const allTools: readonly ToolDefinition[] = [
   listSystemsTool,
 ] as unknown as readonly ToolDefinition[];
 
-// The SDK's generic registerTool signature makes TypeScript recurse too deep (TS2589); one cast here.
-type PlainRegisterTool = (
-  name: string,
-  config: Record<string, unknown>,
-  callback: (...args: unknown[]) => CallToolResult,
-) => unknown;
-
+/**
+ * tools/list and tools/call are served here rather than through the SDK's registerTool: the list
+ * is computed once and published in the common dialect (tools/publish.ts), argument errors carry a
+ * code like every other error, and an unknown tool is a JSON-RPC error as the spec says.
+ */
 export function registerTools(
   mcp: McpServer,
   deps: ServerDeps,
   tools: readonly ToolDefinition[] = allTools,
 ): void {
-  const register = mcp.registerTool.bind(mcp) as unknown as PlainRegisterTool;
-  for (const tool of tools) {
-    // Registered for tools/list (schemas, annotations); calls go through callTool below.
-    register(
-      tool.name,
-      {
-        title: tool.title,
-        description: tool.description,
-        inputSchema: tool.input,
-        outputSchema: tool.output,
-        annotations: annotationsFor(tool),
-      },
-      () => {
-        throw new Error('served by callTool');
-      },
-    );
-  }
+  mcp.server.registerCapabilities({ tools: { listChanged: true } });
+  const listed = listToolsResult(tools);
+  mcp.server.setRequestHandler(ListToolsRequestSchema, () => listed);
   const byName = new Map(tools.map((tool) => [tool.name, tool]));
-  // Our own tools/call handler, so argument errors carry a code like every other error, and an
-  // unknown tool is a JSON-RPC error as the spec says (SDK v1 turns both into bare isError text).
   mcp.server.setRequestHandler(CallToolRequestSchema, (request, extra) => {
     const tool = byName.get(request.params.name);
     if (!tool) throw unknownToolError(request.params.name);
@@ -83,8 +67,8 @@ export async function callTool(
   const redact = context.deps.config.redact;
   try {
     assertSafeStrings(tool.name, rawArgs);
-    const parsed = tool.input.safeParse(rawArgs ?? {});
-    if (!parsed.success) throw invalidArguments(tool.name, parsed.error);
+    const parsed = tool.input.safeParse(withoutNulls(rawArgs ?? {}));
+    if (!parsed.success) throw invalidArguments(tool.name, parsed.error, Object.keys(tool.input.shape));
     const reply = await tool.run(parsed.data, context);
     const checked = tool.output.safeParse(reply.structured);
     if (!checked.success) {
@@ -98,4 +82,13 @@ export async function callTool(
   } catch (error) {
     return toErrorResult(tool.name, error, redact);
   }
+}
+
+/**
+ * A null argument is a left-out one: clients in OpenAI's strict mode must send every property, and
+ * send null for those they do not mean to set.
+ */
+function withoutNulls(args: unknown): unknown {
+  if (!args || typeof args !== 'object' || Array.isArray(args)) return args;
+  return Object.fromEntries(Object.entries(args).filter(([, value]) => value !== null));
 }

@@ -4,42 +4,32 @@ import { parseJobUri } from '../resources/uris.js';
 import { toArgv } from '../src/domain/framework-args.js';
 import { LaunchRequest } from '../src/domain/launch-spec.js';
 import { SmlError } from '../src/errors.js';
-import type { LaunchResultView } from '../src/jobs/types.js';
+import { type DryRunReview, LaunchResultView } from '../src/jobs/types.js';
 import type { ServerDeps } from '../src/services.js';
 import { defineTool } from './define-tool.js';
-import { LaunchResultSchema } from './schemas.js';
 
 const input = LaunchRequest.extend({
   layout: z
     .enum(['auto'])
     .optional()
-    .describe(
-      '"auto": size the model first (as size_model does) and launch the smallest layout that fits the system: sets nodes_per_replica, gpus_per_replica and the parallelism engine arguments (your framework_args still win). Leave nodes_per_replica and gpus_per_replica out with it',
-    ),
-  dry_run: z
-    .boolean()
-    .optional()
-    .describe(
-      'Render the job scripts and check every setting without submitting anything (works without a configured cluster). The scripts come back in `scripts`',
-    ),
+    .describe('"auto": size_model sets nodes_per_replica, gpus_per_replica, parallel args'),
+  dry_run: z.boolean().optional().describe('Check and render only: #SBATCH lines, commands, scripts'),
   idempotency_key: z
     .string()
     .regex(/^[A-Za-z0-9._:-]{1,128}$/, 'letters, digits, dot, dash, underscore or colon, at most 128')
     .optional()
-    .describe(
-      'Any unique string for this deployment request (e.g. a UUID). A retried launch with the same key returns the first launch (replayed: true) instead of submitting twice. Recommended',
-    ),
+    .describe('e.g. a UUID: a retry returns the first launch'),
 });
 
 export const launchTool = defineTool({
   name: 'launch',
   title: 'Launch a model',
   description:
-    'Deploy a model as SLURM job(s) serving an OpenAI-compatible API with sglang or vLLM: a catalog model (`model`, see list_models) or any model folder on the cluster (`model_path` + `framework` + `served_model_name`), with every knob of SML advanced mode (replicas, nodes per replica, time, chains of consecutive jobs, engine args, environment, router, OpenTela, metrics). Returns at once with job_ids, the served_model_name and resource URIs; the model then takes minutes to load: follow it with status (wait_until "serving"). Use dry_run to review the rendered scripts first, and an idempotency_key so a retry never submits twice. Call size_model first to choose nodes_per_replica or gpus_per_replica for a model not in the catalog.',
+    'Deploy a model on SLURM as an OpenAI-compatible API (sglang or vLLM): a catalog `model`, or any model folder (`model_path`, `framework`, `served_model_name`); replicas, multi-node, time, job chains, engine args, router. Returns job_ids at once; loading takes minutes: then status wait_until "serving". Check first with dry_run; an idempotency_key makes retries safe; size_model or layout "auto" sizes models outside the catalog.',
   kind: 'create',
   touchesCluster: true,
   input,
-  output: LaunchResultSchema,
+  output: LaunchResultView,
   async run(args, { deps, extra, mcp }) {
     const { dry_run: dryRun, idempotency_key: idempotencyKey, layout, ...request } = args;
     const sized = layout === 'auto' ? await applyAutoLayout(request, deps, extra.signal) : undefined;
@@ -106,8 +96,9 @@ function describeLaunch(result: LaunchResultView): string {
   const lines: string[] = [];
   if (result.dry_run) {
     lines.push(
-      `Dry run on ${result.system}: rendered ${Object.keys(result.scripts ?? {}).join(', ') || 'no scripts'}; nothing was submitted.`,
-      `Served model name would be ${result.served_model_name}. Call launch without dry_run to submit.`,
+      `Dry run on ${result.system}: nothing was submitted. Served model name would be ${result.served_model_name}.`,
+      ...(result.review ? describeReview(result.review) : []),
+      'Call launch without dry_run to submit.',
     );
   } else {
     const replayed = result.replayed
@@ -129,7 +120,29 @@ function describeLaunch(result: LaunchResultView): string {
   return lines.join('\n');
 }
 
+/** A dry run's review as lines for a person: header, commands, environment, where the scripts are. */
+export function describeReview(review: DryRunReview): string[] {
+  return [
+    ...review.sbatch,
+    ...review.ranks.map(
+      (rank) => `${rank.role} (${rank.runs_on}):\n  ${rank.command.replaceAll('\n', '\n  ')}`,
+    ),
+    `Environment: ${review.environment.join('; ')}`,
+    ...(review.pre_launch ? [`Pre-launch commands: ${review.pre_launch}`] : []),
+    `Full scripts: ${review.scripts.map((script) => `${script.name} ${script.uri}`).join(', ')}`,
+  ];
+}
+
 function linksOf(result: LaunchResultView): ResourceLink[] {
+  if (result.review) {
+    return result.review.scripts.map((script) => ({
+      type: 'resource_link',
+      uri: script.uri,
+      name: `dry run ${script.name}`,
+      mimeType: script.name.endsWith('.py') ? 'text/x-python' : 'text/x-shellscript',
+      size: script.bytes,
+    }));
+  }
   return result.resource_uris.map((uri) => {
     const parsed = parseJobUri(uri);
     const isText = parsed?.kind === 'log' || parsed?.kind === 'script';

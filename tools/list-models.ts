@@ -1,44 +1,34 @@
 import { z } from 'zod';
 import { toCatalogModel } from '../src/catalog/catalog.js';
+import { Framework } from '../src/domain/framework.js';
 import { defineTool } from './define-tool.js';
 
 export const CatalogModelSchema = z.object({
-  model: z.string().describe('Model id as <vendor>/<model>; pass it as `model` to launch'),
-  framework: z.enum(['sglang', 'vllm']),
-  nodes_per_replica: z.number().int().describe('Nodes one replica of this recipe spans'),
-  framework_args: z
-    .string()
-    .describe('Engine arguments of the recipe (tensor/expert parallel sizes, parsers)'),
-  environment: z.string().nullable().describe('Environment file; null = the system default'),
+  model: z.string().describe('Pass as `model` to launch'),
+  framework: Framework,
+  nodes_per_replica: z.number().int(),
+  framework_args: z.string(),
+  environment: z.string().nullable().describe('null: the system default'),
   pre_launch_cmds: z.string(),
-  model_path: z.string().nullable().describe('Where the weights are when not <registry>/<model>'),
+  model_path: z.string().nullable().describe('null: <registry>/<model>'),
 });
 
-const input = z.object({
-  search: z
-    .string()
-    .max(200)
-    .optional()
-    .describe('Case-insensitive part of the model id, e.g. "qwen", "apertus", "70b"'),
-  framework: z.enum(['sglang', 'vllm']).optional().describe('Only recipes for this engine'),
-  max_nodes_per_replica: z
-    .number()
-    .int()
-    .min(1)
-    .optional()
-    .describe('Only models whose replica fits on this many nodes (each node has 4 GPUs on the CSCS systems)'),
+const input = z.strictObject({
+  search: z.string().max(200).optional().describe('Part of the model id, any case, e.g. "qwen", "70b"'),
+  framework: Framework.optional().describe('Only this engine'),
+  max_nodes_per_replica: z.number().int().min(1).optional().describe('Only replicas within this many nodes'),
 });
 
 const output = z.object({
   models: z.array(CatalogModelSchema),
-  total: z.number().int().describe('Entries in the whole catalog'),
+  total: z.number().int().describe('Size of the whole catalog'),
 });
 
 export const listModelsTool = defineTool({
   name: 'list_models',
   title: 'List catalog models',
   description:
-    'List the model catalog: recipes known to work (model id, sglang or vllm, nodes per replica, engine arguments). Launch one by passing its `model` (and `framework` when a model has two recipes) to launch. Models that are not in the catalog can still be launched with launch by giving model_path, framework and served_model_name.',
+    'Catalog of recipes known to work (model id, engine, nodes per replica, engine args). Launch one by `model` (and `framework` if it has two); other models launch with model_path, framework, served_model_name.',
   kind: 'read',
   touchesCluster: false,
   input,

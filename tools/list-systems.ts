@@ -13,10 +13,7 @@ const LiveInfoSchema = z.object({
       name: z.string(),
       is_default: z.boolean(),
       state: z.string().nullable(),
-      max_time: z
-        .string()
-        .nullable()
-        .describe('Longest job time the partition allows (e.g. 12:00:00, UNLIMITED)'),
+      max_time: z.string().nullable(),
       total_nodes: z.number().int().nullable(),
     }),
   ),
@@ -32,9 +29,9 @@ const LiveInfoSchema = z.object({
 });
 
 export const SystemViewSchema = z.object({
-  name: z.string().describe('Pass as `system` to launch'),
+  name: z.string().describe('Pass as `system`'),
   description: z.string(),
-  backend: z.enum(['slurm', 'ssh', 'firecrest']).describe('How sml-mcp reaches it'),
+  backend: z.enum(['slurm', 'ssh', 'firecrest']),
   gpu: z.object({
     model: z.string(),
     memory_gib: z.number(),
@@ -43,44 +40,33 @@ export const SystemViewSchema = z.object({
   }),
   cpu_arch: z.enum(['aarch64', 'x86_64']),
   container_runtime: z.enum(['edf', 'pyxis', 'apptainer', 'none']),
-  max_job_time: z.string().describe('Per-job wall-time cap; longer deployments run as a chain of jobs'),
+  max_job_time: z.string().describe('Per-job cap; longer runs chain jobs'),
   default_partition: z.string().nullable(),
-  is_default: z.boolean().describe('Launches go here when they name no system'),
-  is_user_defined: z.boolean().describe('Defined or overridden in the config file'),
-  live: LiveInfoSchema.nullable().describe(
-    'Partitions and reservations as the cluster reports them; null when not asked',
-  ),
-  error: z.string().nullable().describe('Why the live information could not be had (credentials, network)'),
+  is_default: z.boolean(),
+  is_user_defined: z.boolean().describe('From the config file'),
+  live: LiveInfoSchema.nullable(),
+  error: z.string().nullable().describe('Why live information is missing (credentials, network)'),
 });
 type SystemView = z.infer<typeof SystemViewSchema>;
 
-const input = z.object({
-  system: z
-    .string()
-    .max(100)
-    .optional()
-    .describe('Only this system (its partitions and reservations are always queried)'),
+const input = z.strictObject({
+  system: z.string().max(100).optional().describe('Only this system, always queried live'),
   include_live: z
     .boolean()
     .optional()
-    .describe(
-      'Query partitions and reservations of the default system and of the systems defined in your config (default true). Other built-in systems are queried only when named in `system`',
-    ),
+    .describe('Query partitions and reservations of the default and configured systems (default true)'),
 });
 
 const output = z.object({
   systems: z.array(SystemViewSchema),
-  default_system: z
-    .string()
-    .nullable()
-    .describe('From --system, SML_SYSTEM or the config file; null = none set'),
+  default_system: z.string().nullable().describe('null: none set'),
 });
 
 export const listSystemsTool = defineTool({
   name: 'list_systems',
   title: 'List systems',
   description:
-    'List the clusters sml-mcp knows (built-in CSCS systems, the local test cluster, and systems from your config): GPU model and memory, GPUs per node, CPU architecture, per-job time cap, and, for the default and configured systems, the partitions and reservations the cluster reports. A system that cannot be reached is listed with an `error` saying why (for example missing credentials), not as a failure.',
+    'Clusters sml-mcp knows (CSCS, the local test cluster, your configured ones): GPU model and memory, GPUs per node, CPU, per-job time cap; partitions and reservations of the default and configured ones. An unreachable system carries an `error` saying why.',
   kind: 'read',
   touchesCluster: true,
   input,

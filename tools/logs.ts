@@ -1,14 +1,14 @@
 import { z } from 'zod';
 import { SmlError } from '../src/errors.js';
+import { LogChunkView } from '../src/jobs/types.js';
 import { defineTool } from './define-tool.js';
 import { jobIdField, logFileField } from './fields.js';
-import { LogChunkSchema } from './schemas.js';
 
 const DEFAULT_TAIL_LINES = 100;
 const MAX_READ_BYTES = 512 * 1024;
 
-const input = z.object({
-  job_id: jobIdField('The job whose log to read'),
+const input = z.strictObject({
+  job_id: jobIdField('The job'),
   file: logFileField().optional(),
   tail_lines: z
     .number()
@@ -16,14 +16,14 @@ const input = z.object({
     .min(1)
     .max(5000)
     .optional()
-    .describe(`Return only the last N lines (default ${DEFAULT_TAIL_LINES} when no cursor is given)`),
+    .describe(`Last N lines (default ${DEFAULT_TAIL_LINES} without cursor)`),
   cursor: z
     .number()
     .int()
     .min(0)
     .optional()
     .describe(
-      'Byte offset to read from: pass the next_cursor of the previous call to get only new output (follow a log). 0 reads from the start. Not together with tail_lines',
+      'Byte offset to read from: the previous next_cursor (follow a log), 0 = start. Not with tail_lines',
     ),
   max_bytes: z
     .number()
@@ -31,20 +31,18 @@ const input = z.object({
     .min(1)
     .max(MAX_READ_BYTES)
     .optional()
-    .describe(
-      `Largest chunk to return (default and maximum ${MAX_READ_BYTES}); has_more tells if there is more`,
-    ),
+    .describe(`Largest chunk (default and maximum ${MAX_READ_BYTES})`),
 });
 
-const output = LogChunkSchema.extend({
-  files: z.array(z.string()).describe('Every log file this job has or will have'),
+const output = LogChunkView.extend({
+  files: z.array(z.string()).describe("The job's log files, present or to come"),
 });
 
 export const logsTool = defineTool({
   name: 'logs',
   title: 'Read job logs',
   description:
-    "Read a log file of a job: the job script's log.out/log.err, each replica's engine output replica_<r>.out/.err (model loading, CUDA and NCCL errors show up there), or the router's. Use tail_lines for the latest lines, or cursor to follow a log incrementally: pass back next_cursor to get only what was written since. is_missing means the process has not started writing yet. To be told when a log grows, subscribe to the resource sml://jobs/{id}/logs/{file}.",
+    "Read a job's log: log.out/.err of its script, replica_<r>.out/.err of each engine, router.out/.err. tail_lines for the latest lines; cursor to follow (pass back next_cursor). is_missing: not written yet. Subscribe to sml://jobs/{id}/logs/{file} to hear when it grows.",
   kind: 'read',
   touchesCluster: true,
   input,

@@ -5,7 +5,7 @@ export const sizeModelTool = defineTool({
   name: 'size_model',
   title: 'Size a model',
   description:
-    'Work out what one replica of a model needs before anything is queued: reads the model\'s config.json (catalog id, Hugging Face id or a path), estimates weight and KV-cache memory, and returns the smallest tensor/pipeline/expert-parallel layout that fits the GPUs of a system (or a GPU type) with room for the target context length × concurrency, the engine arguments for it, alternatives (fp8 KV cache, FP8 weights, latency) and warnings. Pass the layout to launch as nodes_per_replica / gpus_per_replica, or call launch with layout "auto".',
+    'What one replica of a model needs, before anything is queued: from its config.json (catalog id, Hugging Face id or path), weight and KV-cache memory and the smallest tensor/pipeline/expert-parallel layout that fits a system\'s GPUs with context_length × concurrency, its engine args, alternatives, warnings. Give launch the layout (nodes_per_replica, gpus_per_replica) or use its layout "auto".',
   kind: 'read',
   // It may read config.json from the cluster's model registry or the Hugging Face Hub.
   touchesCluster: true,

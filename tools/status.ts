@@ -1,29 +1,26 @@
 import { z } from 'zod';
+import { JOB_ID_PATTERN } from '../src/domain/ids.js';
 import { SmlError } from '../src/errors.js';
 import type { WaitProgress } from '../src/jobs/api.js';
 import { isUnknownJob } from '../src/jobs/lifecycle.js';
-import type { JobStatusView } from '../src/jobs/types.js';
+import { JobStatusView, WAIT_TARGETS } from '../src/jobs/types.js';
 import { logger } from '../src/log.js';
 import { defineTool, type ToolExtra } from './define-tool.js';
-import { jobIdField } from './fields.js';
-import { JobStatusSchema } from './schemas.js';
 
 const DEFAULT_WAIT_S = 50;
 const PROGRESS_MIN_INTERVAL_MS = 1000;
 
-const input = z.object({
+const input = z.strictObject({
   job_ids: z
-    .array(jobIdField('A job'))
+    .array(z.string().regex(JOB_ID_PATTERN, 'a SLURM job id such as 123456'))
     .min(1)
     .max(200)
     .optional()
-    .describe('Jobs to report on. Omit to get every job sml-mcp launched for you that SLURM still knows'),
+    .describe('SLURM job ids from launch. Default: all yours SLURM still knows'),
   wait_until: z
-    .enum(['running', 'serving', 'ended'])
+    .enum(WAIT_TARGETS)
     .optional()
-    .describe(
-      'Block until every named job reaches this phase: running = the job has nodes and its engines are starting; serving = every replica answers /health (the endpoint is usable); ended = the job finished. A job that ends first stops the wait. Needs job_ids',
-    ),
+    .describe('Wait until all are running (have nodes), serving (every replica healthy) or ended'),
   timeout_s: z
     .number()
     .int()
@@ -31,28 +28,28 @@ const input = z.object({
     .max(3600)
     .optional()
     .describe(
-      `Longest wait in seconds (default ${DEFAULT_WAIT_S}). Many clients abort a call after 60 s, so wait in rounds: call status again while wait.timed_out is true. Loading a large model can take 10-30 minutes`,
+      `Longest wait, s (default ${DEFAULT_WAIT_S}: clients give up at 60); repeat while wait.timed_out. Big models load 10-30 min`,
     ),
 });
 
 const output = z.object({
-  jobs: z.array(JobStatusSchema),
+  jobs: z.array(JobStatusView),
   wait: z
     .object({
-      target: z.enum(['running', 'serving', 'ended']),
-      reached: z.boolean().describe('Every job reached the target'),
-      timed_out: z.boolean().describe('The timeout passed first; call status again to keep waiting'),
+      target: z.enum(WAIT_TARGETS),
+      reached: z.boolean(),
+      timed_out: z.boolean().describe('Call status again to keep waiting'),
       waited_s: z.number(),
     })
     .nullable()
-    .describe('Outcome of wait_until, null when no wait was asked'),
+    .describe('null without wait_until'),
 });
 
 export const statusTool = defineTool({
   name: 'status',
   title: 'Job status',
   description:
-    'Report the state of deployments launched with sml-mcp: SLURM state and reason, lifecycle phase (queued → starting → serving → degraded → ended), nodes, replica health, OpenAI-compatible endpoints, and a diagnosis when a known failure shows in the logs. Give job_ids for specific jobs or omit them for all of yours. With wait_until it waits (sending progress notifications) until the jobs are running, serving or ended, or until timeout_s. When a job failed, read its replica logs with the logs tool.',
+    'State of your deployments: SLURM state and reason, phase, nodes, replica health, OpenAI endpoints, and the likely cause of a known failure. wait_until waits, with progress, up to timeout_s. After a failure read replica_<r>.err with logs.',
   kind: 'read',
   touchesCluster: true,
   input,

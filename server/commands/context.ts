@@ -21,6 +21,8 @@ export interface ToolCaller {
     args: Record<string, unknown>,
     options?: { onProgress?: (message: string) => void; timeoutMs?: number },
   ): Promise<{ structured: T; text: string }>;
+  /** The text of a resource (e.g. a dry run's script). */
+  read(uri: string): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -59,6 +61,10 @@ export async function openToolCaller(global: GlobalOptions): Promise<ToolCaller>
       const text = result.content.flatMap((item) => (item.type === 'text' ? [item.text] : [])).join('\n');
       if (result.isError) throw new ToolError(text);
       return { structured: result.structuredContent as never, text };
+    },
+    async read(uri) {
+      const { contents } = await client.readResource({ uri });
+      return contents.map((item) => ('text' in item ? item.text : '')).join('');
     },
     close: () => client.close(),
   };

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { LaunchResultView } from '../../src/jobs/types.js';
-import { launchTool } from '../../tools/launch.js';
+import { describeReview, launchTool } from '../../tools/launch.js';
 import type { GlobalOptions } from './context.js';
 import { addSchemaOptions, schemaArguments } from './flags.js';
 import { printJson, printOut } from './print.js';
@@ -44,7 +44,7 @@ function describeForPerson(result: LaunchResultView): string {
     return [
       `Dry run on ${result.system}: nothing submitted.`,
       `Served model name: ${result.served_model_name}`,
-      `Rendered: ${Object.keys(result.scripts ?? {}).join(', ')}`,
+      ...(result.review ? describeReview(result.review) : []),
       ...result.warnings.map((w) => `Warning: ${w}`),
     ].join('\n');
   }

@@ -35,14 +35,16 @@ export function registerRenderCommand(program: Command): void {
       const args = { ...schemaArguments(options, SHAPE), ...launchDefaults(global), dry_run: true };
       const { structured } = await tools.call<LaunchResultView>('launch', args);
       const dir = resolve(String(options.out));
-      const scripts = structured.scripts ?? {};
       // master.sh first: it is what would be submitted; the rest is what it extracts.
-      const names = Object.keys(scripts).sort(
-        (a, b) => Number(b === 'master.sh') - Number(a === 'master.sh') || a.localeCompare(b),
+      const links = [...(structured.review?.scripts ?? [])].sort(
+        (a, b) =>
+          Number(b.name === 'master.sh') - Number(a.name === 'master.sh') || a.name.localeCompare(b.name),
       );
+      const names = links.map((link) => link.name);
+      const texts = await Promise.all(links.map((link) => tools.read(link.uri)));
       await writeScripts(
         dir,
-        names.map((name) => [name, scripts[name]!] as const),
+        names.map((name, i) => [name, texts[i]!] as const),
         options.force === true,
       );
       for (const warning of structured.warnings) printErr(`warning: ${warning}`);

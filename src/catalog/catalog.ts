@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { assetPath } from '../assets.js';
+import { Framework } from '../domain/framework.js';
 import { SmlError } from '../errors.js';
 
 /**
@@ -8,9 +9,6 @@ import { SmlError } from '../errors.js';
  * framework args). The shipped one is `assets/models.json`; extra catalogs (from config) are
  * passed as data to `createCatalog`. Unknown keys are an error, not silently ignored.
  */
-
-export const Framework = z.enum(['sglang', 'vllm']);
-export type Framework = z.infer<typeof Framework>;
 
 export const CatalogEntry = z.strictObject({
   model: z.string().min(1).describe('Model id as <vendor>/<model>, e.g. swiss-ai/Apertus-8B-Instruct-2509'),

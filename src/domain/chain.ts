@@ -1,5 +1,6 @@
 import { SmlError } from '../errors.js';
 import { describeDuration, formatDuration } from './duration.js';
+import { JOB_ID_PATTERN } from './ids.js';
 
 /**
  * Consecutive job chains (SML section 4): serving longer than the per-job cap is a chain of jobs,
@@ -105,7 +106,7 @@ export function chainDirectives(
   previousJobId?: string,
 ): { begin?: string; dependency?: string } {
   if (job.index === 0) return job.chainLength > 1 ? { begin: 'now' } : {};
-  if (!previousJobId || !/^\d+(_\d+)?$/.test(previousJobId)) {
+  if (!previousJobId || !JOB_ID_PATTERN.test(previousJobId)) {
     throw new SmlError(
       'INTERNAL',
       `Chain job ${job.index} needs its predecessor's numeric job id, got '${previousJobId ?? ''}'.`,

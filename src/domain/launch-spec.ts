@@ -1,9 +1,10 @@
 import { z } from 'zod';
-import { type CatalogEntry, Framework } from '../catalog/catalog.js';
+import type { CatalogEntry } from '../catalog/catalog.js';
 import type { EnvironmentFile } from '../catalog/environment.js';
 import { SmlError } from '../errors.js';
 import { type ChainJobPlan, planChain } from './chain.js';
 import { formatDuration, parseDuration } from './duration.js';
+import { Framework } from './framework.js';
 import { assertNoManagedOptions, hasOption, toArgv } from './framework-args.js';
 import { makeJobName, makeJobTag } from './job-name.js';
 import { computeTopology, logFilesOf, placeReplicas, ROUTER_PORT } from './layout.js';
@@ -31,161 +32,66 @@ export const LaunchRequest = z.strictObject({
     .string()
     .min(1)
     .optional()
-    .describe(
-      'Catalog model id (<vendor>/<model>, see list_models), e.g. swiss-ai/Apertus-8B-Instruct-2509. The catalog supplies framework, environment, nodes per replica and tuned engine arguments. Give this OR model_path.',
-    ),
+    .describe('Catalog id (list_models), e.g. swiss-ai/Apertus-8B-Instruct-2509; or give model_path'),
   model_path: z
     .string()
     .startsWith('/', 'model_path must be an absolute path on the cluster')
     .optional()
-    .describe(
-      'Absolute path on the cluster of a Hugging Face model folder (config.json + weights), for models not in the catalog. Needs framework and served_model_name. With model, it overrides where the catalog model is read from.',
-    ),
+    .describe('Cluster path of a Hugging Face model folder (then framework, served_model_name too)'),
   served_model_name: z
     .string()
     .min(1)
     .optional()
-    .describe(
-      'Name clients use in the "model" field of API requests. sml-mcp namespaces it as <user>/<vendor>/<model>. Default: the catalog model id. Required with model_path.',
-    ),
-  framework: z
-    .enum(['sglang', 'vllm'], {
-      error: (issue) => `Unknown framework: '${String(issue.input)}'. Known: sglang, vllm`,
-    })
-    .optional()
-    .describe("Inference engine: sglang or vllm. Default: the catalog entry's. Required with model_path."),
-  system: z
-    .string()
-    .min(1)
-    .optional()
-    .describe(
-      'Cluster profile to run on (see list_systems), e.g. clariden. Default: the configured default system.',
-    ),
-  partition: slurmName('partition').describe(
-    "SLURM partition (queue) to submit to. Default: the system's default partition.",
-  ),
-  account: slurmName('account').describe(
-    'SLURM account (project) charged for the GPU hours. Default: your default account on the cluster.',
-  ),
-  reservation: slurmName('reservation').describe(
-    'SLURM reservation to run in, if your project has one. Default: none.',
-  ),
-  replicas: z
-    .number()
-    .int()
-    .min(1)
-    .max(256)
-    .default(1)
-    .describe('Independent copies of the model serving in parallel, for more throughput. Default 1.'),
-  nodes_per_replica: z
+    .describe('"model" of API requests (gets a <user>/ prefix). Default: the catalog id'),
+  framework: Framework.optional().describe("Default: the catalog's"),
+  system: z.string().min(1).optional().describe('See list_systems. Default: the configured one'),
+  partition: slurmName('partition').describe('SLURM partition'),
+  account: slurmName('account').describe('SLURM account charged'),
+  reservation: slurmName('reservation').describe('SLURM reservation'),
+  replicas: z.number().int().min(1).max(256).default(1).describe('Copies serving in parallel. Default 1'),
+  nodes_per_replica: z.number().int().min(1).max(64).optional().describe("Default: the catalog's, else 1"),
+  gpus_per_replica: z
     .number()
     .int()
     .min(1)
     .max(64)
     .optional()
-    .describe(
-      "Nodes one replica spans (tensor/pipeline parallel across nodes) for models too big for one node. Default: the catalog entry's, else 1.",
-    ),
-  gpus_per_replica: z
-    .number()
-    .int()
-    .min(1)
-    .optional()
-    .describe(
-      "GPUs one replica uses. Below the node's GPU count, several replicas share a node, each on its own GPUs and port (8080, 8081, …). Must divide the GPUs per node and needs nodes_per_replica 1. Default: whole nodes.",
-    ),
+    .describe('Fewer than a node has: replicas share nodes. Default: whole nodes'),
   time: z
     .string()
     .default('02:00:00')
-    .describe(
-      'Total serving time: HH:MM:SS, D-HH:MM:SS, D-HH, MM:SS or minutes. Above max_job_time it needs consecutive: true (a chain of jobs). Default 02:00:00.',
-    ),
-  consecutive: z
-    .boolean()
-    .default(false)
-    .describe(
-      'Serve longer than one job may run by chaining jobs: each next job starts before the previous ends, loads the model, then cancels its predecessor once healthy. Default false.',
-    ),
-  max_job_time: z
-    .string()
-    .optional()
-    .describe(
-      "Wall time of each job of a chain (the cluster's per-job cap). Default: the system's, usually 12:00:00.",
-    ),
+    .describe('HH:MM:SS, D-HH:MM:SS or minutes; over max_job_time needs consecutive. Default 02:00:00'),
+  consecutive: z.boolean().default(false).describe('Chain jobs past the per-job time cap'),
+  max_job_time: z.string().optional().describe("Each chained job's time. Default: the cap"),
   handover_time: z
     .string()
     .optional()
-    .describe(
-      'How long consecutive jobs overlap so the next one can load the model before the previous ends. Must be shorter than max_job_time. Default 03:00:00 (at most a quarter of max_job_time).',
-    ),
+    .describe('Overlap of chained jobs. Default 03:00:00, ≤ max_job_time/4'),
   framework_args: ArgvOrString.optional().describe(
-    "Extra engine arguments, as one string (split like a shell, nothing expanded) or an array of arguments. Appended after the catalog's; for repeated options the last wins. Do not pass --port, --model or --model-path (sml-mcp sets them); --served-model-name here is namespaced like served_model_name.",
+    "Engine args (string or array) after the catalog's; not --port, --model",
   ),
-  pre_launch_cmds: z
-    .string()
-    .optional()
-    .describe(
-      "Shell commands run on every node before the engine starts (e.g. pip install foo==1.2). Runs as bash inside the container; appended after the catalog's.",
-    ),
+  pre_launch_cmds: z.string().optional().describe('bash run before the engine on each node'),
   environment: z
     .string()
     .min(1)
     .optional()
-    .describe(
-      "Environment (container) file in EDF TOML format: a shipped name such as sglang.toml or vllm.toml, or a path on the cluster. Default: the catalog entry's, else the system default for the framework.",
-    ),
+    .describe('Container EDF TOML: sglang.toml, vllm.toml or a cluster path'),
   router: z
     .enum(['opentela', 'sglang'])
     .default('opentela')
-    .describe(
-      'How requests are spread over replicas: opentela = each replica registers on the OpenTela mesh, which load-balances; sglang = an sglang router inside the job fronts all replicas on port 30000 (sglang only, 2+ replicas). Default opentela.',
-    ),
-  router_args: ArgvOrString.optional().describe(
-    'Extra arguments for the sglang router (router: sglang only).',
-  ),
-  disable_opentela: z
-    .boolean()
-    .default(false)
-    .describe(
-      'Do not register on the OpenTela mesh: the model is private, reachable only inside the cluster at the replica/router endpoints. Default false.',
-    ),
+    .describe('opentela (default): the OpenTela mesh balances; sglang: a router on port 30000 (2+ replicas)'),
+  router_args: ArgvOrString.optional().describe('sglang router args'),
+  disable_opentela: z.boolean().default(false).describe('Off OpenTela: reachable in the cluster only'),
   opentela_bootstrap_addr: z
     .string()
     .regex(/^\/[A-Za-z0-9._/:-]+$/, 'a libp2p multiaddr such as /ip4/1.2.3.4/tcp/43905/p2p/Qm...')
     .optional()
-    .describe(
-      "OpenTela peer to join, as a multiaddr. Default: the system's production peer (or dev peer with dev).",
-    ),
-  dev: z
-    .boolean()
-    .default(false)
-    .describe(
-      'Join the development OpenTela mesh and use its binaries (for OpenTela developers). Default false.',
-    ),
-  disable_dcgm_exporter: z
-    .boolean()
-    .default(false)
-    .describe('Do not run the DCGM GPU-metrics exporter next to the engines. Default false.'),
-  disable_metrics: z
-    .boolean()
-    .default(false)
-    .describe('Do not run the metrics agent (vmagent) that pushes engine and GPU metrics. Default false.'),
-  telemetry_endpoint: z
-    .string()
-    .url()
-    .optional()
-    .describe(
-      "URL receiving one JSON description of each job at start (no secrets). Default: the system's, if configured; none otherwise.",
-    ),
-  health_check_interval_s: z
-    .number()
-    .int()
-    .min(5)
-    .max(600)
-    .default(30)
-    .describe(
-      'Seconds between in-job replica health checks once all replicas are up (every 5 s before). Default 30.',
-    ),
+    .describe('OpenTela peer multiaddr'),
+  dev: z.boolean().default(false).describe('OpenTela dev mesh'),
+  disable_dcgm_exporter: z.boolean().default(false).describe('No DCGM GPU-metrics exporter'),
+  disable_metrics: z.boolean().default(false).describe('No metrics agent (vmagent)'),
+  telemetry_endpoint: z.string().url().optional().describe('URL told of each job at start (no secrets)'),
+  health_check_interval_s: z.number().int().min(5).max(600).default(30).describe('Default 30'),
 });
 export type LaunchRequest = z.infer<typeof LaunchRequest>;
 export type LaunchRequestInput = z.input<typeof LaunchRequest>;
@@ -295,13 +201,13 @@ const DEFAULT_HANDOVER_SECONDS = 3 * 3600;
 /** The catalog entry a request names, or undefined for a launch by model path only. */
 export function catalogEntryFor(
   request: LaunchRequest,
-  catalog: { find(model: string, framework?: 'sglang' | 'vllm'): CatalogEntry },
+  catalog: { find(model: string, framework?: Framework): CatalogEntry },
 ): CatalogEntry | undefined {
   return request.model === undefined ? undefined : catalog.find(request.model, request.framework);
 }
 
 /** The framework of a launch: the request's, else the catalog entry's. */
-export function frameworkFor(request: LaunchRequest, entry: CatalogEntry | undefined): 'sglang' | 'vllm' {
+export function frameworkFor(request: LaunchRequest, entry: CatalogEntry | undefined): Framework {
   const framework = request.framework ?? entry?.framework;
   if (!framework) {
     throw new SmlError('INVALID_ARGUMENT', 'No framework: a launch by model_path needs one.', {

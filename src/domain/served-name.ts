@@ -1,4 +1,5 @@
 import { SmlError } from '../errors.js';
+import type { Framework } from './framework.js';
 
 /**
  * Served-model-name namespacing, as SML 3.10 does it and fixed: the name is `<user>/<vendor>/<model>`;
@@ -53,7 +54,7 @@ interface ServedNameOccurrence {
   names: string[];
 }
 
-function findOccurrences(argv: readonly string[], framework: 'sglang' | 'vllm'): ServedNameOccurrence[] {
+function findOccurrences(argv: readonly string[], framework: Framework): ServedNameOccurrence[] {
   const found: ServedNameOccurrence[] = [];
   for (let i = 0; i < argv.length; i++) {
     const token = argv[i]!;
@@ -79,10 +80,7 @@ function findOccurrences(argv: readonly string[], framework: 'sglang' | 'vllm'):
 }
 
 /** The served names given inside framework args (vLLM may list several), or undefined. */
-export function findServedModelNames(
-  argv: readonly string[],
-  framework: 'sglang' | 'vllm',
-): string[] | undefined {
+export function findServedModelNames(argv: readonly string[], framework: Framework): string[] | undefined {
   const found = findOccurrences(argv, framework);
   if (found.length > 1) {
     throw new SmlError(
@@ -99,7 +97,7 @@ export function findServedModelNames(
 /** argv with its first served name replaced by `servedName` (other vLLM names kept), or `--served-model-name servedName` prepended. */
 export function withServedModelName(
   argv: readonly string[],
-  framework: 'sglang' | 'vllm',
+  framework: Framework,
   servedName: string,
 ): string[] {
   const [occurrence] = findOccurrences(argv, framework);
@@ -128,7 +126,7 @@ export function resolveServedModelName(input: {
   argv: readonly string[];
   fallback?: string;
   user: string;
-  framework: 'sglang' | 'vllm';
+  framework: Framework;
 }): ResolvedServedName {
   const inArgs = findServedModelNames(input.argv, input.framework);
   const chosen = input.explicit ?? inArgs?.[0] ?? input.fallback;

@@ -29,8 +29,9 @@ import type { SystemProfile } from '../domain/system.js';
 import { SmlError, toSmlError } from '../errors.js';
 import { logger } from '../log.js';
 import type { Identity, Scheduler } from '../scheduler/scheduler.js';
+import { RenderCache, renderUri } from './render-cache.js';
 import type { JobStore, LaunchRecord } from './store.js';
-import type { LaunchResultView } from './types.js';
+import type { LaunchResultView, RenderReview } from './types.js';
 
 /**
  * Launch: validate the request, resolve catalog entry, system and environment, plan the chain,
@@ -46,9 +47,13 @@ export interface LauncherDeps {
   localUser(): string;
   /** The job's scripts by file name (sbatch/render.ts, injected: the core does not import sbatch/); master.sh is submitted. */
   render(spec: LaunchSpec): { 'master.sh': string };
+  /** What a dry run shows for review (sbatch/review.ts, injected too), read from the rendered scripts. */
+  review(spec: LaunchSpec, scripts: Readonly<Record<string, string>>): RenderReview;
   version: string;
   /** Which files of this machine `environment` may name (default: any, for the local user). */
   localFiles?: LocalFilePolicy;
+  /** Where dry runs keep their scripts for sml://renders/{render_id}/{script}. */
+  renders?: RenderCache;
 }
 
 export interface LaunchOptions {
@@ -58,7 +63,11 @@ export interface LaunchOptions {
 }
 
 export class Launcher {
-  constructor(private readonly deps: LauncherDeps) {}
+  private readonly renders: RenderCache;
+
+  constructor(private readonly deps: LauncherDeps) {
+    this.renders = deps.renders ?? new RenderCache();
+  }
 
   async launch(input: unknown, options: LaunchOptions = {}): Promise<LaunchResultView> {
     const request = parseLaunchRequest(input);
@@ -83,6 +92,13 @@ export class Launcher {
         version: this.deps.version,
       });
       const head = plan.specs[0]!;
+      const scripts: Record<string, string> = { ...this.deps.render(head) };
+      const renderId = this.renders.put(scripts);
+      const scriptLinks = Object.entries(scripts).map(([name, text]) => ({
+        name,
+        uri: renderUri(renderId, name),
+        bytes: Buffer.byteLength(text),
+      }));
       return {
         launch_id: launchId,
         job_ids: [],
@@ -90,12 +106,12 @@ export class Launcher {
         system: system.name,
         dry_run: true,
         endpoints: [],
-        resource_uris: [],
+        resource_uris: scriptLinks.map((script) => script.uri),
         schedule: plan.specs.map((spec) => ({
           job_id: `(job ${spec.chain.index + 1})`,
           runs: describeRuns(spec),
         })),
-        scripts: { ...this.deps.render(head) },
+        review: { ...this.deps.review(head, scripts), scripts: scriptLinks },
         warnings: plan.warnings,
         replayed: false,
       };
@@ -266,6 +282,7 @@ export class Launcher {
       system: record.system,
       dry_run: false,
       endpoints: [],
+      review: null,
       resource_uris: head
         ? [
             `sml://jobs/${head}`,

@@ -1,3 +1,5 @@
+import type { EngineFigures } from './types.js';
+
 /**
  * A small reader for the Prometheus text exposition format the engines serve on /metrics, and
  * the figures a person watching a deployment wants from it (sglang and vLLM metric names).
@@ -77,16 +79,6 @@ export function histogramQuantile(
     return previousBound;
   }
   return null;
-}
-
-export interface EngineFigures {
-  requests_running: number | null;
-  requests_queued: number | null;
-  prompt_tokens_total: number | null;
-  generation_tokens_total: number | null;
-  generation_throughput_tps: number | null;
-  kv_cache_usage: number | null;
-  ttft_seconds: { p50: number | null; p90: number | null; p99: number | null };
 }
 
 const TTFT = ['sglang:time_to_first_token_seconds', 'vllm:time_to_first_token_seconds'];

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
+import { LOG_FILE_PATTERN } from '../domain/ids.js';
 import { JOB_TAG_PREFIX } from '../domain/job-name.js';
 import type { launchLayoutOf } from '../domain/launch-spec.js';
 import type { SystemProfile } from '../domain/system.js';
@@ -25,7 +26,6 @@ import type {
 const DEFAULT_LOG_READ_BYTES = 256 * 1024;
 const MAX_LOG_READ_BYTES = 4 * 1024 * 1024;
 const DIAGNOSIS_TAIL_BYTES = 64 * 1024;
-const LOG_FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
 /** What the service needs to know of a launch to read its files and endpoints (ports, router, log files). */
 export type LaunchLayout = ReturnType<typeof launchLayoutOf>;
@@ -130,7 +130,7 @@ export class JobService implements JobServiceApi {
     file: string,
     options: { cursor?: number; tailLines?: number; maxBytes?: number; signal?: AbortSignal } = {},
   ): Promise<LogChunkView> {
-    if (!LOG_FILE_NAME.test(file)) {
+    if (!LOG_FILE_PATTERN.test(file)) {
       throw new SmlError('INVALID_ARGUMENT', `"${file}" is not a log file name.`, {
         hint: "Use a plain file name such as log.out, log.err, replica_0.out or router.err (see the job's log list).",
       });

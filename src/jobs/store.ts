@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { chmod, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Framework } from '../domain/framework.js';
 import { SmlError } from '../errors.js';
 
 /**
@@ -34,7 +35,7 @@ export interface LaunchRecord {
   system: string;
   user: string;
   served_model_name: string;
-  framework: 'sglang' | 'vllm';
+  framework: Framework;
   working_dir: string;
   /** The resolved LaunchSpec of the first job, as JSON (for log file lists, ports, endpoints). */
   spec: Record<string, unknown>;

@@ -1,123 +1,163 @@
-import type { SlurmState } from '../scheduler/scheduler.js';
-import type { EngineFigures } from './prometheus.js';
+import { z } from 'zod';
+import { Framework } from '../domain/framework.js';
+import { SLURM_STATES } from '../scheduler/scheduler.js';
 
 /**
- * The job service's public shapes: what tools, resources, prompts and the CLI read and show.
- * Field names are snake_case because they go to users and agents unchanged.
+ * The job service's public shapes, defined once as zod: tools publish them as output schemas,
+ * and every reader (resources, prompts, CLI) uses the inferred types. Field names are snake_case
+ * because they go to users and agents unchanged. Published as JSON Schema: no defaults, no transforms.
+ * Descriptions only where the name does not say it all: each one costs every agent context.
  */
 
+export const LIFECYCLE_PHASES = ['queued', 'starting', 'serving', 'degraded', 'ended'] as const;
 /** The lifecycle a user cares about, derived from the SLURM state plus the replica health report. */
-export type LifecyclePhase = 'queued' | 'starting' | 'serving' | 'degraded' | 'ended';
-export type EndReason =
-  | 'completed'
-  | 'cancelled'
-  | 'failed'
-  | 'timeout'
-  | 'node_fail'
-  | 'preempted'
-  | 'out_of_memory'
-  | 'unknown';
-export type WaitTarget = 'running' | 'serving' | 'ended';
+export type LifecyclePhase = (typeof LIFECYCLE_PHASES)[number];
 
-export interface Endpoint {
-  /** `replica` (one engine), `router` (the sglang router in front of the replicas) or `gateway` (OpenTela). */
-  kind: 'replica' | 'router' | 'gateway';
-  replica?: number;
-  /** OpenAI-compatible base URL, e.g. http://10.77.0.11:8080/v1 (known once the job runs). */
-  url: string;
-}
+export const END_REASONS = [
+  'completed',
+  'cancelled',
+  'failed',
+  'timeout',
+  'node_fail',
+  'preempted',
+  'out_of_memory',
+  'unknown',
+] as const;
+export type EndReason = (typeof END_REASONS)[number];
 
-export interface ReplicaHealth {
-  replica: number;
-  node_host: string | null;
-  node_ip: string | null;
-  port: number;
-  health: 'HEALTHY' | 'NOT_RESPONDING' | 'ERROR' | 'NOT_DEPLOYED';
-  last_seen: number | null;
-  peer_id: string | null;
-}
+export const WAIT_TARGETS = ['running', 'serving', 'ended'] as const;
+export type WaitTarget = (typeof WAIT_TARGETS)[number];
 
-export interface FailureHint {
-  /** Stable signature id, e.g. gpu_oom, nccl, model_path_missing, image_missing, port_in_use, python_import, time_limit. */
-  signature: string;
-  cause: string;
-  fix: string;
-  /** The log file and line where the signature was found. */
-  file: string;
-  line: string;
-}
+export const Endpoint = z.object({
+  kind: z.enum(['replica', 'router', 'gateway']).describe('gateway = OpenTela'),
+  replica: z.number().int().optional(),
+  url: z.string().describe('OpenAI API base URL'),
+});
+export type Endpoint = z.infer<typeof Endpoint>;
 
-export interface JobStatusView {
-  job_id: string;
-  /** Every job of the same launch (a chain has several); this job's position in it. */
-  launch_id: string;
-  chain_index: number;
-  chain_length: number;
-  served_model_name: string;
-  framework: 'sglang' | 'vllm';
-  system: string;
-  phase: LifecyclePhase;
-  end_reason: EndReason | null;
-  slurm_state: SlurmState;
-  slurm_reason: string | null;
-  submitted_at: string | null;
-  started_at: string | null;
-  ended_at: string | null;
-  nodes: string[];
-  endpoints: Endpoint[];
-  replicas_expected: number;
-  replicas_healthy: number;
-  replica_health: ReplicaHealth[];
-  /** Seconds since the health report was written; a stale report (> 90 s) does not count as serving. */
-  health_report_age_s: number | null;
-  failure_hint: FailureHint | null;
-  /** False for jobs found through SLURM tags with no local record (scripts and spec unknown). */
-  is_recorded_locally: boolean;
-}
+export const ReplicaHealth = z.object({
+  replica: z.number().int(),
+  node_host: z.string().nullable(),
+  node_ip: z.string().nullable(),
+  port: z.number().int(),
+  health: z.enum(['HEALTHY', 'NOT_RESPONDING', 'ERROR', 'NOT_DEPLOYED']),
+  last_seen: z.number().nullable().describe('Unix time of the last good /health'),
+  peer_id: z.string().nullable(),
+});
+export type ReplicaHealth = z.infer<typeof ReplicaHealth>;
 
-export interface LaunchResultView {
-  launch_id: string;
-  job_ids: string[];
-  served_model_name: string;
-  system: string;
-  dry_run: boolean;
-  /** Endpoints known at launch time are empty until nodes are allocated; `status` fills them. */
-  endpoints: Endpoint[];
-  resource_uris: string[];
+export const FailureHint = z.object({
+  signature: z.string().describe('e.g. gpu_oom, nccl, model_path_missing'),
+  cause: z.string(),
+  fix: z.string(),
+  file: z.string(),
+  line: z.string().describe('The log line that matched'),
+});
+export type FailureHint = z.infer<typeof FailureHint>;
+
+export const JobStatusView = z.object({
+  job_id: z.string(),
+  launch_id: z.string().describe('Same for the jobs of a chain'),
+  chain_index: z.number().int(),
+  chain_length: z.number().int(),
+  served_model_name: z.string().describe('"model" of API requests'),
+  framework: Framework,
+  system: z.string(),
+  phase: z.enum(LIFECYCLE_PHASES),
+  end_reason: z.enum(END_REASONS).nullable(),
+  slurm_state: z.enum(SLURM_STATES),
+  slurm_reason: z.string().nullable(),
+  submitted_at: z.string().nullable(),
+  started_at: z.string().nullable(),
+  ended_at: z.string().nullable(),
+  nodes: z.array(z.string()),
+  endpoints: z.array(Endpoint),
+  replicas_expected: z.number().int(),
+  replicas_healthy: z.number().int(),
+  replica_health: z.array(ReplicaHealth),
+  /** A stale report (> 90 s) does not count as serving. */
+  health_report_age_s: z.number().nullable(),
+  failure_hint: FailureHint.nullable().describe('Likely cause found in the logs'),
+  is_recorded_locally: z.boolean().describe('false: known by its SLURM tag only'),
+});
+export type JobStatusView = z.infer<typeof JobStatusView>;
+
+/** What an agent reviews before submitting: the job's shape, not its 40 KB of scripts. */
+export const DryRunReview = z.object({
+  sbatch: z.array(z.string()).describe('#SBATCH lines of master.sh'),
+  ranks: z
+    .array(z.object({ role: z.string(), runs_on: z.string(), command: z.string() }))
+    .describe('What each rank runs'),
+  environment: z.array(z.string()).describe('Variables set before the engine starts; container and image'),
+  pre_launch: z.string().nullable(),
+  scripts: z.array(z.object({ name: z.string(), uri: z.string(), bytes: z.number().int() })),
+});
+export type DryRunReview = z.infer<typeof DryRunReview>;
+/** The review as sbatch/review.ts reads it from the scripts; the launcher adds the script links. */
+export type RenderReview = Omit<DryRunReview, 'scripts'>;
+
+export const LaunchResultView = z.object({
+  launch_id: z.string(),
+  job_ids: z.array(z.string()).describe('In chain order'),
+  served_model_name: z.string(),
+  system: z.string(),
+  dry_run: z.boolean(),
+  endpoints: z.array(Endpoint).describe('Known once running: see status'),
+  resource_uris: z.array(z.string()),
   /** For chains: when each job runs, as SML prints it. */
-  schedule: { job_id: string; runs: string }[];
-  /** Rendered scripts of the first job (always present for dry runs). */
-  scripts?: Record<string, string>;
-  warnings: string[];
-  /** True when an idempotency key matched an earlier launch and nothing was submitted. */
-  replayed: boolean;
-}
+  schedule: z.array(z.object({ job_id: z.string(), runs: z.string() })),
+  review: DryRunReview.nullable().describe('Dry runs: what to check; scripts[].uri has each script'),
+  warnings: z.array(z.string()),
+  replayed: z.boolean().describe('Same idempotency_key seen: nothing new submitted'),
+});
+export type LaunchResultView = z.infer<typeof LaunchResultView>;
 
-export interface LogChunkView {
-  job_id: string;
-  file: string;
-  text: string;
-  /** Byte offset to pass as `cursor` next time to get only what was written since. */
-  next_cursor: number;
-  size: number;
-  /** True when the file does not exist yet (processes create their logs when they start). */
-  is_missing: boolean;
-  /** True when more bytes are available right now than this read returned. */
-  has_more: boolean;
-}
+export const LogChunkView = z.object({
+  job_id: z.string(),
+  file: z.string(),
+  text: z.string(),
+  next_cursor: z.number().int().describe('cursor for what comes next'),
+  size: z.number().int(),
+  is_missing: z.boolean().describe('Not started yet'),
+  has_more: z.boolean(),
+});
+export type LogChunkView = z.infer<typeof LogChunkView>;
 
-export interface CancelResultView {
-  job_id: string;
-  cancelled: boolean;
-  already_ended: boolean;
-  note: string | null;
-}
+export const CancelResultView = z.object({
+  job_id: z.string(),
+  cancelled: z.boolean(),
+  already_ended: z.boolean(),
+  note: z.string().nullable(),
+});
+export type CancelResultView = z.infer<typeof CancelResultView>;
+
+const nullableNumber = z.number().nullable();
+
+/** Figures parsed from one engine's Prometheus /metrics. */
+export const EngineFigures = z.object({
+  requests_running: nullableNumber,
+  requests_queued: nullableNumber,
+  prompt_tokens_total: nullableNumber,
+  generation_tokens_total: nullableNumber,
+  generation_throughput_tps: nullableNumber,
+  kv_cache_usage: nullableNumber,
+  ttft_seconds: z.object({ p50: nullableNumber, p90: nullableNumber, p99: nullableNumber }),
+});
+export type EngineFigures = z.infer<typeof EngineFigures>;
 
 /** A snapshot parsed from the engines' Prometheus /metrics plus the replica health report. */
-export interface MetricsSnapshotView {
-  job_id: string;
-  collected_at: string;
+export const MetricsSnapshotView = z.object({
+  job_id: z.string(),
+  collected_at: z.string(),
   /** One entry per replica engine: its figures, or why they could not be read. */
-  replicas: (EngineFigures & { replica: number; url: string; reachable: boolean; error: string | null })[];
-  replica_health: ReplicaHealth[];
-}
+  replicas: z.array(
+    EngineFigures.extend({
+      replica: z.number().int(),
+      url: z.string(),
+      reachable: z.boolean(),
+      error: z.string().nullable(),
+    }),
+  ),
+  replica_health: z.array(ReplicaHealth),
+});
+export type MetricsSnapshotView = z.infer<typeof MetricsSnapshotView>;

@@ -1,3 +1,4 @@
+import type { Framework } from '../domain/framework.js';
 import type { ModelArchitecture } from './architecture.js';
 import type { GpuSpec } from './gpus.js';
 import type { LayerPart, ParameterEstimate } from './parameters.js';
@@ -9,7 +10,6 @@ import type { QuantizedPart } from './quantization.js';
  * the engines' own start-up arithmetic so that "fits" here means "starts" there.
  */
 
-export type Framework = 'sglang' | 'vllm';
 export type KvCacheDtype = 'auto' | 'fp8';
 
 export const GiB = 2 ** 30;

@@ -1,7 +1,7 @@
+import type { Framework } from '../domain/framework.js';
 import type { ModelArchitecture } from './architecture.js';
 import type { GpuSpec } from './gpus.js';
 import {
-  type Framework,
   type GpuMemoryPlan,
   type KvCacheDtype,
   type KvCost,

@@ -1,12 +1,13 @@
 import type { CatalogEntry } from '../catalog/catalog.js';
 import { loadShippedCatalog } from '../catalog/catalog.js';
+import type { Framework } from '../domain/framework.js';
 import { hasOption, toArgv } from '../domain/framework-args.js';
 import { BUILT_IN_SYSTEMS, type SystemProfile } from '../domain/system.js';
 import { SmlError } from '../errors.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import { type ModelArchitecture, parseModelConfig } from './architecture.js';
 import { findGpu, type GpuSpec, gpuFromProfile } from './gpus.js';
-import { type Framework, GiB, type KvCacheDtype, kvCost, modelWeightBytes } from './memory.js';
+import { GiB, type KvCacheDtype, kvCost, modelWeightBytes } from './memory.js';
 import { estimateParameters, type ParameterEstimate } from './parameters.js';
 import { type Plan, type PlannedLayout, type PlanRequest, planLayout, type SizedModel } from './planner.js';
 import { parseQuantization } from './quantization.js';

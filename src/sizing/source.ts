@@ -8,6 +8,7 @@ import {
   type LocalFilePolicy,
   localPathRefused,
 } from '../config/local-files.js';
+import type { Framework } from '../domain/framework.js';
 import { SmlError } from '../errors.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 
@@ -26,7 +27,7 @@ const INDEX_FILE = 'model.safetensors.index.json';
 export interface CatalogModelRef {
   /** The catalog id (also its Hugging Face id). */
   id: string;
-  framework?: 'sglang' | 'vllm';
+  framework?: Framework;
   /** Absolute directory of the weights on the cluster (`<registry>/<vendor>/<model>` or the entry's model_path). */
   registryPath?: string;
   /** The catalog entry's framework args, as written there. */

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { render } from '../../sbatch/render.js';
+import { reviewRender } from '../../sbatch/review.js';
 import { loadShippedCatalog } from '../../src/catalog/catalog.js';
 import { LaunchSpec, launchLayoutOf } from '../../src/domain/launch-spec.js';
 import { BUILT_IN_SYSTEMS, type SystemProfile } from '../../src/domain/system.js';
@@ -40,6 +41,7 @@ export async function createTestJobs(
     schedulerFor: () => scheduler,
     localUser: () => 'root',
     render,
+    review: reviewRender,
     version: 'test',
   });
   const service = new JobService({

@@ -244,7 +244,14 @@ describe('with nothing configured', () => {
         dry_run: true,
       },
     });
-    expect(Object.keys(expectToolSuccess(dryRun).scripts as object)).toContain('master.sh');
+    const review = expectToolSuccess(dryRun).review as {
+      sbatch: string[];
+      scripts: { name: string; uri: string }[];
+    };
+    expect(review.sbatch.join('\n')).toContain('#SBATCH --nodes=1');
+    const master = review.scripts.find((script) => script.name === 'master.sh')!;
+    const { contents } = await client.readResource({ uri: master.uri });
+    expect((contents[0] as { text: string }).text).toMatch(/^#!\/bin\/bash\n#SBATCH /);
   });
 
   it('answers tools that need a cluster with NOT_CONFIGURED and the next step', async () => {

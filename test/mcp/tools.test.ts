@@ -77,20 +77,19 @@ describe('tool registry', () => {
   });
 
   it('derives all four hints from the kind', () => {
-    expect(annotationsFor({ title: 'x', kind: 'read', touchesCluster: false })).toEqual({
-      title: 'x',
+    expect(annotationsFor({ kind: 'read', touchesCluster: false })).toEqual({
       readOnlyHint: true,
       destructiveHint: false,
       idempotentHint: true,
       openWorldHint: false,
     });
-    expect(annotationsFor({ title: 'x', kind: 'create', touchesCluster: true })).toMatchObject({
+    expect(annotationsFor({ kind: 'create', touchesCluster: true })).toMatchObject({
       readOnlyHint: false,
       destructiveHint: false,
       idempotentHint: false,
       openWorldHint: true,
     });
-    expect(annotationsFor({ title: 'x', kind: 'destructive', touchesCluster: true })).toMatchObject({
+    expect(annotationsFor({ kind: 'destructive', touchesCluster: true })).toMatchObject({
       readOnlyHint: false,
       destructiveHint: true,
       idempotentHint: true,
@@ -145,9 +144,10 @@ describe('launch', () => {
     });
     const launched = expectToolSuccess(result);
     expect((launched.warnings as string[])[0]).toMatch(/^layout "auto" \(size_model\)/);
-    const master = (launched.scripts as Record<string, string>)['master.sh']!;
+    const review = launched.review as { ranks: { role: string; command: string }[] };
+    const head = review.ranks.find((rank) => rank.role === 'head')!.command;
     const tp = String((size.layout as { tp: number }).tp);
-    expect(master).toMatch(new RegExp(`--(tp-size|tensor-parallel-size)'? '?${tp}\\b`));
+    expect(head).toMatch(new RegExp(`--(tp-size|tensor-parallel-size)'? '?${tp}\\b`));
     expect(launched.job_ids).toEqual([]);
   });
 

@@ -2,6 +2,7 @@ import { posix } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FormData } from 'undici';
 import type { z } from 'zod';
+import { JOB_ID_PATTERN } from '../../domain/ids.js';
 import { SmlError } from '../../errors.js';
 import { logger } from '../../log.js';
 import type {
@@ -53,7 +54,6 @@ export interface FirecrestSchedulerOptions extends FirecrestClientOptions {
 
 /** FirecREST's default `max_ops_file_size` when the system does not say. */
 const DEFAULT_MAX_OPS_BYTES = 5 * 1024 * 1024;
-const JOB_ID = /^[a-zA-Z0-9]+$/;
 const ALREADY_ENDED = /already completing or completed/i;
 const INVALID_JOB_ID = /Invalid job id specified/i;
 /** A 500 from a submit where sbatch itself failed: nothing was queued. */
@@ -198,7 +198,7 @@ export class FirecrestScheduler implements Scheduler {
   }
 
   async statuses(jobIds: readonly string[], options?: CallOptions): Promise<Map<string, JobInfo>> {
-    const wanted = [...new Set(jobIds)].filter((id) => JOB_ID.test(id));
+    const wanted = [...new Set(jobIds)].filter((id) => JOB_ID_PATTERN.test(id));
     const result = new Map<string, JobInfo>();
     if (wanted.length === 0) return result;
     if (wanted.length === 1) {
@@ -226,7 +226,7 @@ export class FirecrestScheduler implements Scheduler {
   }
 
   async cancel(jobId: string, options?: CallOptions): Promise<CancelResult> {
-    if (!JOB_ID.test(jobId)) {
+    if (!JOB_ID_PATTERN.test(jobId)) {
       throw new SmlError('INVALID_ARGUMENT', `'${jobId}' is not a SLURM job id.`, {
         hint: 'A job id is letters and digits only, e.g. 123456.',
       });

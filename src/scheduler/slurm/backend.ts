@@ -1,4 +1,5 @@
 import { dirname, isAbsolute, posix, relative } from 'node:path';
+import { JOB_ID_PATTERN } from '../../domain/ids.js';
 import { SmlError } from '../../errors.js';
 import { logger } from '../../log.js';
 import {
@@ -16,7 +17,6 @@ import {
 } from '../scheduler.js';
 import {
   FIELD_SEPARATOR,
-  JOB_ID_PATTERN,
   parsePartitions,
   parseReservations,
   parseSacctOutput,

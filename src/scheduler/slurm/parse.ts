@@ -246,9 +246,6 @@ export function parseSbatchJobId(stdout: string): string | undefined {
   return id !== undefined && /^\d+$/.test(id) ? id : undefined;
 }
 
-/** A SLURM job id as sml-mcp accepts it: `123`, or an array task `123_4`. */
-export const JOB_ID_PATTERN = /^\d+(?:_\d+)?$/;
-
 function unreadable(command: string, line: string): SmlError {
   return new SmlError(
     'SCHEDULER_ERROR',

@@ -1,5 +1,6 @@
 import { posix } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { JOB_ID_PATTERN } from '../../../src/domain/ids.js';
 import { SmlError } from '../../../src/errors.js';
 import { expandHostlist } from '../../../src/scheduler/hostlist.js';
 import {
@@ -16,7 +17,6 @@ import {
   type SubmitRequest,
   type SubmitResult,
 } from '../../../src/scheduler/scheduler.js';
-import { JOB_ID_PATTERN } from '../../../src/scheduler/slurm/parse.js';
 
 /**
  * An in-memory Scheduler for the fast tier: the contract of src/scheduler/scheduler.ts as the SLURM
