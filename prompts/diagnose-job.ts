@@ -1,6 +1,7 @@
 import type { PromptMessage } from '@modelcontextprotocol/sdk/types.js';
 import { completeJobId, guard, jobNotFound } from '../resources/define-resource.js';
 import { jobUri, logUri } from '../resources/uris.js';
+import { JOB_ID_PATTERN } from '../src/domain/ids.js';
 import { describeKnownFailures } from '../src/jobs/diagnosis.js';
 import { isUnknownJob } from '../src/jobs/lifecycle.js';
 import { definePrompt } from './define-prompt.js';
@@ -19,7 +20,7 @@ export const diagnoseJobPrompt = definePrompt({
       name: 'job_id',
       description: JOB_DESCRIPTION,
       isRequired: true,
-      pattern: /^[0-9]+(_[0-9]+)?$/,
+      pattern: JOB_ID_PATTERN,
       complete: completeJobId,
     },
   ],

@@ -1,3 +1,5 @@
+import { JOB_ID_PATTERN, LOG_FILE_PATTERN, patternBody } from '../src/domain/ids.js';
+
 /**
  * The sml:// resource URIs, built and parsed in one place (tools link to them, the watcher
  * parses subscriptions, resources register their templates from them).
@@ -34,8 +36,9 @@ export type ParsedJobUri =
   | { kind: 'script'; jobId: string; script: string }
   | { kind: 'metrics'; jobId: string };
 
-const JOB_URI =
-  /^sml:\/\/jobs\/([0-9]+(?:_[0-9]+)?)(?:\/(logs|sbatch)\/([A-Za-z0-9][A-Za-z0-9._-]*)|\/(metrics))?$/;
+const JOB_URI = new RegExp(
+  `^sml://jobs/(${patternBody(JOB_ID_PATTERN)})(?:/(logs|sbatch)/(${patternBody(LOG_FILE_PATTERN)})|/(metrics))?$`,
+);
 
 export function parseJobUri(uri: string): ParsedJobUri | undefined {
   const match = JOB_URI.exec(uri);

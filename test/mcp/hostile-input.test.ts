@@ -162,7 +162,7 @@ describe('server-local files named by tool inputs', () => {
     const edf = join(harness.dir, 'mine.toml');
     writeFileSync(edf, `[env]\nMY_VAR = "${MARKER}"\n`);
     const rendered = expectToolSuccess(await client.callTool({ name: 'launch', arguments: dryRun(edf) }));
-    expect(JSON.stringify(rendered.scripts)).toContain(MARKER);
+    expect(await scriptsOf(client, rendered)).toContain(MARKER);
   });
 
   it('remote (HTTP) clients may name no file of the server, unless under a directory the operator allowed', async () => {
@@ -198,14 +198,26 @@ describe('server-local files named by tool inputs', () => {
       const elsewhere = expectToolSuccess(
         await remoteClient.callTool({ name: 'launch', arguments: dryRun(join(outside, 'env.toml')) }),
       );
-      expect(JSON.stringify(elsewhere.scripts)).not.toContain(MARKER);
+      expect(await scriptsOf(remoteClient, elsewhere)).not.toContain(MARKER);
       const inside = expectToolSuccess(
         await remoteClient.callTool({ name: 'launch', arguments: dryRun(join(allowed, 'env.toml')) }),
       );
-      expect(JSON.stringify(inside.scripts)).toContain(MARKER);
+      expect(await scriptsOf(remoteClient, inside)).toContain(MARKER);
     } finally {
       await remoteClient.close();
       remote.cleanup();
     }
   });
 });
+
+/** Every script a dry run rendered, read through the resources its review links. */
+async function scriptsOf(reader: Client, dryRun: Record<string, unknown>): Promise<string> {
+  const { scripts } = dryRun.review as { scripts: { uri: string }[] };
+  expect(scripts.length).toBeGreaterThan(0);
+  const texts = await Promise.all(
+    scripts.map(async ({ uri }) =>
+      (await reader.readResource({ uri })).contents.map((c) => ('text' in c ? c.text : '')),
+    ),
+  );
+  return texts.flat().join('\n');
+}
