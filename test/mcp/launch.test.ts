@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PACKAGE_ROOT } from '../../src/assets.js';
 import { SmlError } from '../../src/errors.js';
 import type { InMemoryScheduler } from '../doubles/scheduler/index.js';
 import {
@@ -118,5 +121,53 @@ describe('launch', () => {
     const [jobId] = launched.job_ids as string[];
     expect(memory.job(jobId!).comment).toMatch(/^sml-mcp:/);
     expectToolSuccess(await client.callTool({ name: 'cancel', arguments: { job_id: jobId, confirm: true } }));
+  });
+
+  it('uploads a shipped environment file next to the jobs and applies its [env] table', async () => {
+    const launched = expectToolSuccess(
+      await client.callTool({ name: 'launch', arguments: { ...APERTUS, environment: 'sglang.toml' } }),
+    );
+    const [jobId] = launched.job_ids as string[];
+    const upload = memory.calls.find(
+      (c) => c.method === 'writeFile' && String(c.args[0]).endsWith(`${launched.launch_id}-sglang.toml`),
+    );
+    expect(upload, 'the environment file was not uploaded').toBeDefined();
+    const path = String(upload!.args[0]);
+    expect(path.startsWith('/root/.sml/env/')).toBe(true);
+    expect(memory.fileText(path)).toBe(
+      readFileSync(join(PACKAGE_ROOT, 'assets', 'envs', 'sglang.toml'), 'utf8'),
+    );
+    // The local system runs without a container runtime: the file's [env] table is exported by the script.
+    expect(memory.job(jobId!).request!.script).toContain('export NCCL_CROSS_NIC=1');
+    expectToolSuccess(await client.callTool({ name: 'cancel', arguments: { job_id: jobId, confirm: true } }));
+  });
+
+  it('reports a chain that broke after its first job, keeping the queued job recorded and the key held', async () => {
+    const key = randomUUID();
+    const args = { ...APERTUS, time: '30:00:00', consecutive: true, idempotency_key: key };
+    memory.failNext(
+      'submit',
+      new SmlError('SUBMIT_FAILED', 'sbatch: error: QOSMaxSubmitJobPerUserLimit'),
+      1,
+      1,
+    );
+    const failed = await client.callTool({ name: 'launch', arguments: args });
+    expectToolError(failed, 'SUBMIT_FAILED');
+    const [firstId] = memory.jobIds().slice(-1);
+    expect(textOf(failed as CallToolResult)).toMatch(
+      new RegExp(`Job 2 of \\d+ of the chain could not be submitted.*${firstId}`),
+    );
+    const status = expectToolSuccess(
+      await client.callTool({ name: 'status', arguments: { job_ids: [firstId] } }),
+    );
+    expect((status.jobs as { is_recorded_locally: boolean }[])[0]!.is_recorded_locally).toBe(true);
+    // Something was queued: the key stays taken, a retry replays instead of launching a second chain.
+    const submits = memory.calls.filter((c) => c.method === 'submit').length;
+    const retried = expectToolSuccess(await client.callTool({ name: 'launch', arguments: args }));
+    expect(retried).toMatchObject({ replayed: true, job_ids: [firstId] });
+    expect(memory.calls.filter((c) => c.method === 'submit').length).toBe(submits);
+    expectToolSuccess(
+      await client.callTool({ name: 'cancel', arguments: { job_id: firstId, confirm: true } }),
+    );
   });
 });

@@ -85,10 +85,12 @@ interface JobEntry {
   unlistedPolls: number;
 }
 
-type Fault =
-  | { kind: 'fail'; error: SmlError; times: number }
-  | { kind: 'hang'; times: number }
-  | { kind: 'delay'; ms: number; times: number };
+/** A fault acts on `times` calls, after letting `after` calls through untouched. */
+type Fault = { times: number; after: number } & (
+  | { kind: 'fail'; error: SmlError }
+  | { kind: 'hang' }
+  | { kind: 'delay'; ms: number }
+);
 
 const DEFAULT_NODES: InMemoryNode[] = [1, 2, 3, 4].map((n) => ({ name: `n${n}`, ip: `10.77.0.${10 + n}` }));
 
@@ -371,19 +373,22 @@ export class InMemoryScheduler implements Scheduler {
     );
   }
 
-  /** Every call of `method` (or any method: '*') fails with `error`, the next `times` calls (default: until cleared). */
-  failNext(method: SchedulerMethod | '*', error: SmlError, times = Number.POSITIVE_INFINITY): void {
-    this.addFault(method, { kind: 'fail', error, times });
+  /**
+   * Calls of `method` (or of any method: '*') fail with `error`: the next `times` calls (default:
+   * until cleared), after letting `after` calls through (e.g. the second submit of a chain).
+   */
+  failNext(method: SchedulerMethod | '*', error: SmlError, times = Number.POSITIVE_INFINITY, after = 0): void {
+    this.addFault(method, { kind: 'fail', error, times, after });
   }
 
   /** The next `times` calls of `method` never answer (until the caller's signal aborts them). */
   hangNext(method: SchedulerMethod | '*', times = 1): void {
-    this.addFault(method, { kind: 'hang', times });
+    this.addFault(method, { kind: 'hang', times, after: 0 });
   }
 
   /** The next `times` calls of `method` take `ms` longer. */
   delayNext(method: SchedulerMethod | '*', ms: number, times = Number.POSITIVE_INFINITY): void {
-    this.addFault(method, { kind: 'delay', ms, times });
+    this.addFault(method, { kind: 'delay', ms, times, after: 0 });
   }
 
   /** The controller is down: every call fails with SCHEDULER_UNREACHABLE until set back to false. */
@@ -429,6 +434,10 @@ export class InMemoryScheduler implements Scheduler {
       const queue = this.faults.get(key);
       const fault = queue?.[0];
       if (!fault) continue;
+      if (fault.after > 0) {
+        fault.after--;
+        continue;
+      }
       if (--fault.times <= 0) queue.shift();
       if (fault.kind === 'fail') throw fault.error;
       if (fault.kind === 'delay') await abortableSleep(fault.ms, options.signal);
