@@ -377,7 +377,12 @@ export class InMemoryScheduler implements Scheduler {
    * Calls of `method` (or of any method: '*') fail with `error`: the next `times` calls (default:
    * until cleared), after letting `after` calls through (e.g. the second submit of a chain).
    */
-  failNext(method: SchedulerMethod | '*', error: SmlError, times = Number.POSITIVE_INFINITY, after = 0): void {
+  failNext(
+    method: SchedulerMethod | '*',
+    error: SmlError,
+    times = Number.POSITIVE_INFINITY,
+    after = 0,
+  ): void {
     this.addFault(method, { kind: 'fail', error, times, after });
   }
 
