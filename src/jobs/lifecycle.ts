@@ -1,3 +1,4 @@
+import { parseDuration } from '../domain/duration.js';
 import { ENDED_STATES, type JobInfo, type SlurmState } from '../scheduler/scheduler.js';
 import type { EndReason, JobStatusView, LifecyclePhase, ReplicaHealth } from './types.js';
 
@@ -136,4 +137,28 @@ export function hasReached(phase: LifecyclePhase, target: 'running' | 'serving' 
 /** A status the service made up for an id that neither the local record nor SLURM knows. */
 export function isUnknownJob(status: JobStatusView | undefined): boolean {
   return !status || (status.slurm_state === 'UNKNOWN' && !status.is_recorded_locally);
+}
+
+/**
+ * The job's time limit and, while it runs, the seconds left before SLURM ends it; null where
+ * SLURM gives no finite limit (UNLIMITED) or no start time.
+ */
+export function timeBudget(
+  info: JobInfo | undefined,
+  phase: LifecyclePhase,
+  nowS: number = Date.now() / 1000,
+): { time_limit_s: number | null; time_left_s: number | null } {
+  let limitS: number | null = null;
+  try {
+    if (info?.timeLimit) limitS = parseDuration(info.timeLimit);
+  } catch {
+    limitS = null;
+  }
+  const startedS = info?.startTime ? Date.parse(info.startTime) / 1000 : Number.NaN;
+  const isRunning = phase === 'starting' || phase === 'serving' || phase === 'degraded';
+  const leftS =
+    isRunning && limitS !== null && Number.isFinite(startedS)
+      ? Math.max(0, Math.round(startedS + limitS - nowS))
+      : null;
+  return { time_limit_s: limitS, time_left_s: leftS };
 }

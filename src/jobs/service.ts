@@ -10,7 +10,13 @@ import type { JobInfo, Scheduler } from '../scheduler/scheduler.js';
 import { decodeUtf8Prefix } from '../text.js';
 import type { JobServiceApi, WaitProgress, WaitResult } from './api.js';
 import { diagnoseFailure, type LogText } from './diagnosis.js';
-import { deriveLifecycle, type HealthReport, hasReached, parseHealthReport } from './lifecycle.js';
+import {
+  deriveLifecycle,
+  type HealthReport,
+  hasReached,
+  parseHealthReport,
+  timeBudget,
+} from './lifecycle.js';
 import { parsePrometheusText, summarizeEngineMetrics } from './prometheus.js';
 import type { JobStore, LaunchJobRecord, LaunchRecord } from './store.js';
 import type {
@@ -414,6 +420,7 @@ export class JobService implements JobServiceApi {
       submitted_at: info?.submitTime ?? null,
       started_at: info?.startTime ?? null,
       ended_at: lifecycle.phase === 'ended' ? (info?.endTime ?? null) : null,
+      ...timeBudget(info, lifecycle.phase, this.now() / 1000),
       nodes: info?.nodes ?? [],
       endpoints: lifecycle.phase === 'ended' ? [] : endpointsOf(report, layout, ref.system),
       replicas_expected: replicasExpected,

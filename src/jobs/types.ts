@@ -70,6 +70,8 @@ export const JobStatusView = z.object({
   submitted_at: z.string().nullable(),
   started_at: z.string().nullable(),
   ended_at: z.string().nullable(),
+  time_limit_s: z.number().int().nullable().describe('null = unlimited'),
+  time_left_s: z.number().int().nullable().describe('While running: until the time limit ends it'),
   nodes: z.array(z.string()),
   endpoints: z.array(Endpoint),
   replicas_expected: z.number().int(),

@@ -3,6 +3,7 @@ import {
   deriveLifecycle,
   hasReached,
   parseHealthReport,
+  timeBudget,
   UNLISTED_GRACE_S,
 } from '../../src/jobs/lifecycle.js';
 import type { JobInfo } from '../../src/scheduler/scheduler.js';
@@ -91,5 +92,29 @@ describe('deriveLifecycle', () => {
     expect(hasReached('ended', 'running')).toBe(false);
     expect(hasReached('degraded', 'serving')).toBe(false);
     expect(hasReached('ended', 'ended')).toBe(true);
+  });
+});
+
+describe('timeBudget', () => {
+  const startedAt = new Date((now - 600) * 1000).toISOString();
+  it('counts down from the start time while the job runs', () => {
+    const info: JobInfo = { ...running, timeLimit: '01:00:00', startTime: startedAt };
+    expect(timeBudget(info, 'serving', now)).toEqual({ time_limit_s: 3600, time_left_s: 3000 });
+    expect(timeBudget({ ...info, timeLimit: '1-00:00:00' }, 'starting', now).time_left_s).toBe(86_400 - 600);
+  });
+  it('has a limit but no time left before the start and after the end', () => {
+    const info: JobInfo = { ...running, timeLimit: '30:00', startTime: startedAt };
+    expect(timeBudget(info, 'queued', now)).toEqual({ time_limit_s: 1800, time_left_s: null });
+    expect(timeBudget(info, 'ended', now).time_left_s).toBeNull();
+  });
+  it('reads no limit from UNLIMITED or a missing field, and never counts below zero', () => {
+    expect(timeBudget({ ...running, timeLimit: 'UNLIMITED', startTime: startedAt }, 'serving', now)).toEqual({
+      time_limit_s: null,
+      time_left_s: null,
+    });
+    expect(timeBudget(running, 'serving', now)).toEqual({ time_limit_s: null, time_left_s: null });
+    expect(
+      timeBudget({ ...running, timeLimit: '00:05:00', startTime: startedAt }, 'degraded', now).time_left_s,
+    ).toBe(0);
   });
 });
