@@ -10,6 +10,7 @@ import { registerRenderCommand } from './commands/render.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerSizeCommand } from './commands/size.js';
 import { registerStatusCommand } from './commands/status.js';
+import { registerTopCommand } from './commands/top.js';
 import { PACKAGE_VERSION } from './server.js';
 
 /**
@@ -33,6 +34,7 @@ registerServeCommand(program);
 registerLaunchCommand(program);
 registerRenderCommand(program);
 registerStatusCommand(program);
+registerTopCommand(program);
 registerLogsCommand(program);
 registerCancelCommand(program);
 registerSizeCommand(program);

@@ -19,10 +19,10 @@ export interface ToolCaller {
   call<T = Record<string, unknown>>(
     name: string,
     args: Record<string, unknown>,
-    options?: { onProgress?: (message: string) => void; timeoutMs?: number },
+    options?: { onProgress?: (message: string) => void; timeoutMs?: number; signal?: AbortSignal },
   ): Promise<{ structured: T; text: string }>;
-  /** The text of a resource (e.g. a dry run's script). */
-  read(uri: string): Promise<string>;
+  /** The text of a resource (a dry run's script, a job's metrics snapshot). */
+  read(uri: string, options?: { signal?: AbortSignal }): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -57,13 +57,14 @@ export async function openToolCaller(global: GlobalOptions): Promise<ToolCaller>
           ? (progress) => options.onProgress?.(progress.message ?? '')
           : undefined,
         resetTimeoutOnProgress: true,
+        signal: options.signal,
       })) as CallToolResult;
       const text = result.content.flatMap((item) => (item.type === 'text' ? [item.text] : [])).join('\n');
       if (result.isError) throw new ToolError(text);
       return { structured: result.structuredContent as never, text };
     },
-    async read(uri) {
-      const { contents } = await client.readResource({ uri });
+    async read(uri, options = {}) {
+      const { contents } = await client.readResource({ uri }, { signal: options.signal });
       return contents.map((item) => ('text' in item ? item.text : '')).join('');
     },
     close: () => client.close(),

@@ -4,6 +4,7 @@ import type { JobStatusView } from '../../src/jobs/types.js';
 import type { GlobalOptions } from './context.js';
 import { EXIT, printErr, printJson, printOut } from './print.js';
 import { runCommand } from './run.js';
+import { DEFAULT_WATCH_INTERVAL_S, parseInterval, watchJobs } from './top.js';
 
 /** The status tool's longest single wait; the CLI waits in rounds up to --timeout. */
 const ROUND_S = 600;
@@ -32,39 +33,63 @@ export function registerStatusCommand(program: Command): void {
       ]),
     )
     .option('--timeout <seconds>', 'Longest wait (default 1800)', parseSeconds, 1800)
-    .action(async (jobs: string[], options: { wait?: string; timeout: number }) =>
-      runCommand(program, async (tools, global) => {
-        const jobIds = jobs.length > 0 ? jobs : undefined;
-        if (!options.wait) {
-          const { structured } = await tools.call<StatusResult>('status', { job_ids: jobIds });
-          print(structured, global);
-          return EXIT.ok;
-        }
-        if (!jobIds)
-          throw new SmlError('INVALID_ARGUMENT', '--wait needs job ids.', {
-            hint: 'For example: sml-mcp status 12345 --wait serving',
-          });
-        const deadline = Date.now() + options.timeout * 1000;
-        for (;;) {
-          const remaining = Math.max(1, Math.ceil((deadline - Date.now()) / 1000));
-          const { structured } = await tools.call<StatusResult>(
-            'status',
-            { job_ids: jobIds, wait_until: options.wait, timeout_s: Math.min(ROUND_S, remaining) },
-            { onProgress: (message) => printErr(message) },
-          );
-          const wait = structured.wait!;
-          if (wait.reached || !wait.timed_out || Date.now() >= deadline) {
-            print(structured, global);
-            if (wait.reached) return EXIT.ok;
-            if (wait.timed_out) {
-              printErr(`Timed out after ${options.timeout} s before every job was ${options.wait}.`);
-              return EXIT.timeout;
-            }
-            printErr(`A job ended before it was ${options.wait}.`);
-            return EXIT.endedFirst;
+    .option(
+      '-w, --watch',
+      'Redraw a live table (phase, health, tokens/s, queue, TTFT, time left) until Ctrl-C',
+    )
+    .option(
+      '--interval <seconds>',
+      `Seconds between --watch refreshes (default ${DEFAULT_WATCH_INTERVAL_S})`,
+      parseInterval,
+    )
+    .action(
+      async (
+        jobs: string[],
+        options: { wait?: string; timeout: number; watch?: boolean; interval?: number },
+      ) =>
+        runCommand(program, async (tools, global) => {
+          const jobIds = jobs.length > 0 ? jobs : undefined;
+          if (options.watch) {
+            if (options.wait)
+              throw new SmlError('INVALID_ARGUMENT', '--watch and --wait do not go together.', {
+                hint: 'Use --wait to block until a phase (for scripts), --watch to look at a live table.',
+              });
+            return watchJobs(tools, {
+              jobIds,
+              intervalS: options.interval ?? DEFAULT_WATCH_INTERVAL_S,
+              isJson: global.json === true,
+            });
           }
-        }
-      }),
+          if (!options.wait) {
+            const { structured } = await tools.call<StatusResult>('status', { job_ids: jobIds });
+            print(structured, global);
+            return EXIT.ok;
+          }
+          if (!jobIds)
+            throw new SmlError('INVALID_ARGUMENT', '--wait needs job ids.', {
+              hint: 'For example: sml-mcp status 12345 --wait serving',
+            });
+          const deadline = Date.now() + options.timeout * 1000;
+          for (;;) {
+            const remaining = Math.max(1, Math.ceil((deadline - Date.now()) / 1000));
+            const { structured } = await tools.call<StatusResult>(
+              'status',
+              { job_ids: jobIds, wait_until: options.wait, timeout_s: Math.min(ROUND_S, remaining) },
+              { onProgress: (message) => printErr(message) },
+            );
+            const wait = structured.wait!;
+            if (wait.reached || !wait.timed_out || Date.now() >= deadline) {
+              print(structured, global);
+              if (wait.reached) return EXIT.ok;
+              if (wait.timed_out) {
+                printErr(`Timed out after ${options.timeout} s before every job was ${options.wait}.`);
+                return EXIT.timeout;
+              }
+              printErr(`A job ended before it was ${options.wait}.`);
+              return EXIT.endedFirst;
+            }
+          }
+        }),
     );
 }
 
