@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { renderPlainLines, renderTable, rowCells } from '../../server/commands/top.js';
+import type { DeploymentFigures } from '../../src/jobs/live-figures.js';
+import { aJob } from '../helpers/live-view.js';
+
+const figures: DeploymentFigures = {
+  at_ms: 0,
+  tokens_per_s: 61.25,
+  requests_running: 2,
+  requests_queued: 4,
+  kv_cache_usage: 0.123,
+  ttft_p50_s: 0.21,
+  ttft_p99_s: 1.5,
+  replicas_reporting: 1,
+  generation_tokens_total: 900,
+};
+const now = new Date(2026, 10, 30, 3, 4, 5);
+
+describe('the sml-mcp top table', () => {
+  it('shows phase, health, throughput, queue, TTFT, KV cache, time left and chain position', () => {
+    const job = aJob({
+      job_id: '41',
+      chain_index: 1,
+      chain_length: 3,
+      replicas_expected: 2,
+      replicas_healthy: 1,
+    });
+    expect(rowCells({ job, figures })).toEqual([
+      '41',
+      'alice/swiss-ai/Apertus-8B',
+      'serving',
+      '1/2',
+      '61.3',
+      '2',
+      '4',
+      '0.21/1.50 s',
+      '12%',
+      '50m00s',
+      '2/3',
+    ]);
+  });
+
+  it('puts dashes where nothing is known and the end reason on ended jobs', () => {
+    const job = aJob({ job_id: '42', phase: 'ended', end_reason: 'cancelled', time_left_s: null });
+    expect(rowCells({ job, figures: undefined })).toEqual([
+      '42',
+      'alice/swiss-ai/Apertus-8B',
+      'ended(cancelled)',
+      '-',
+      '-',
+      '-',
+      '-',
+      '-',
+      '-',
+      '-',
+      '-',
+    ]);
+  });
+
+  it('fits the terminal width, shortening the model name first', () => {
+    const job = aJob({ served_model_name: `alice/${'very-long-model-name-'.repeat(6)}` });
+    const lines = renderTable([{ job, figures }], { now, intervalS: 5, width: 110 });
+    expect(lines[0]).toBe('sml-mcp top — 1 job(s) — 03:04:05, every 5 s — Ctrl-C to quit');
+    expect(lines[2]).toMatch(
+      /^JOB\s+MODEL\s+PHASE\s+REPLICAS\s+TOK\/S\s+RUN\s+QUEUE\s+TTFT p50\/p99\s+KV\s+LEFT\s+CHAIN$/,
+    );
+    expect(lines[3]).toContain('alice/very-long');
+    expect(lines[3]).toContain('…');
+    expect(lines[3]).toMatch(/serving\s+1\/1\s+61\.3\s+2\s+4\s+0\.21\/1\.50 s\s+12%\s+50m00s\s+-$/);
+    for (const line of lines) expect(line.length).toBeLessThanOrEqual(110);
+  });
+
+  it('says so when there are no jobs or the refresh failed', () => {
+    const lines = renderTable([], {
+      now,
+      intervalS: 5,
+      width: 120,
+      problem: '[CLUSTER_UNREACHABLE] ssh failed',
+    });
+    expect(lines).toContain('No sml-mcp jobs. Launch one with `sml-mcp launch`.');
+    expect(lines.at(-1)).toBe('Last refresh failed: [CLUSTER_UNREACHABLE] ssh failed');
+  });
+
+  it('prints one self-contained plain line per job when stdout is not a terminal', () => {
+    const lines = renderPlainLines([{ job: aJob({ job_id: '43' }), figures }], now);
+    expect(lines).toEqual([
+      '03:04:05 job 43 alice/swiss-ai/Apertus-8B serving replicas 1/1 tok/s 61.3 running 2 queued 4 ttft 0.21/1.50 s kv 12% left 50m00s chain -',
+    ]);
+    expect(renderPlainLines([], now)).toEqual(['03:04:05 no sml-mcp jobs']);
+  });
+});
