@@ -7,6 +7,7 @@ import { jobLogResource } from './job-log.js';
 import { jobMetricsResource } from './job-metrics.js';
 import { jobScriptResource } from './job-script.js';
 import { jobsResource } from './jobs.js';
+import { liveViewResource } from './live-view.js';
 import { renderedScriptResource } from './rendered-script.js';
 import { systemsResource } from './systems.js';
 
@@ -20,6 +21,7 @@ export const allResources: readonly ResourceDefinition[] = [
   renderedScriptResource,
   catalogResource,
   systemsResource,
+  liveViewResource,
 ];
 
 export function registerResources(mcp: McpServer, deps: ServerDeps): void {

@@ -8,6 +8,8 @@ import { JOB_ID_PATTERN, LOG_FILE_PATTERN, patternBody } from '../src/domain/ids
 export const JOBS_URI = 'sml://jobs';
 export const CATALOG_URI = 'sml://catalog';
 export const SYSTEMS_URI = 'sml://systems';
+/** The live view (an MCP App) that status and launch point hosts to. */
+export const LIVE_VIEW_URI = 'ui://sml-mcp/live-view.html';
 
 export const JOB_TEMPLATE = 'sml://jobs/{id}';
 export const LOG_TEMPLATE = 'sml://jobs/{id}/logs/{file}';

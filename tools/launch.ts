@@ -1,5 +1,6 @@
 import type { ResourceLink } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import { LIVE_VIEW_TOOL_META } from '../resources/live-view.js';
 import { parseJobUri } from '../resources/uris.js';
 import { toArgv } from '../src/domain/framework-args.js';
 import { LaunchRequest } from '../src/domain/launch-spec.js';
@@ -26,6 +27,7 @@ export const launchTool = defineTool({
   title: 'Launch a model',
   description:
     'Deploy a model on SLURM as an OpenAI-compatible API (sglang or vLLM): a catalog `model`, or any model folder (`model_path`, `framework`, `served_model_name`); replicas, multi-node, time, job chains, engine args, router. Returns job_ids at once; loading takes minutes: then status wait_until "serving". Check first with dry_run; an idempotency_key makes retries safe; size_model or layout "auto" sizes models outside the catalog.',
+  _meta: LIVE_VIEW_TOOL_META,
   kind: 'create',
   touchesCluster: true,
   input,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { LIVE_VIEW_TOOL_META } from '../resources/live-view.js';
 import { JOB_ID_PATTERN } from '../src/domain/ids.js';
 import { SmlError } from '../src/errors.js';
 import type { WaitProgress } from '../src/jobs/api.js';
@@ -50,6 +51,7 @@ export const statusTool = defineTool({
   title: 'Job status',
   description:
     'State of your deployments: SLURM state and reason, phase, nodes, replica health, OpenAI endpoints, and the likely cause of a known failure. wait_until waits, with progress, up to timeout_s. After a failure read replica_<r>.err with logs.',
+  _meta: LIVE_VIEW_TOOL_META,
   kind: 'read',
   touchesCluster: true,
   input,
