@@ -3,6 +3,7 @@
  * `sml-mcp size` command and `launch layout:"auto"` call `sizeModel` with `SizeModelInput`.
  */
 export { type ModelArchitecture, parseModelConfig } from './architecture.js';
+export { formatTokens } from './explain.js';
 export { findGpu } from './gpus.js';
 export {
   kvCost,
@@ -15,5 +16,5 @@ export { estimateParameters } from './parameters.js';
 export { checkDivisibility, layoutShapes } from './planner.js';
 export { parseQuantization } from './quantization.js';
 export { SizeModelResult } from './schema.js';
-export { catalogModelResolver, formatTokens, sizeModel } from './size-model.js';
+export { catalogModelResolver, sizeModel } from './size-model.js';
 export { loadModelFiles } from './source.js';
