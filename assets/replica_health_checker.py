@@ -174,6 +174,10 @@ class Checker(object):
                     self.peer_ids[replica] = lookup_peer_id(self.hosts[replica], self.opentela_port)
             elif self.last_seen[replica] is None:
                 health = NOT_DEPLOYED
+            if health != HEALTHY and self.peer_ids[replica] is not None:
+                # master.sh restarts a replica that exits: its OpenTela registration is made anew.
+                self.peer_ids[replica] = None
+                self.peer_attempts[replica] = 0
             entries.append(
                 {
                     "replica": replica,

@@ -511,7 +511,7 @@ function commandPrefix(spec: LaunchSpec): string {
 function srunStep(spec: LaunchSpec, node: string, logBase: string, command: string): string {
   return [
     `srun --overlap --nodes=1 --ntasks=1 --nodelist="${node}"${containerSrunFlags(spec)} \\`,
-    `  --output="$SML_LOG_DIR/${logBase}.out" --error="$SML_LOG_DIR/${logBase}.err" \\`,
+    `  --open-mode=append --output="$SML_LOG_DIR/${logBase}.out" --error="$SML_LOG_DIR/${logBase}.err" \\`,
     `  ${commandPrefix(spec)}${command} &`,
   ].join('\n');
 }
@@ -565,16 +565,23 @@ function renderMaster(spec: LaunchSpec, files: Record<string, string>): string {
       'mkdir -p "$SML_LOG_DIR"',
       'exec >>"$SML_LOG_DIR/log.out" 2>>"$SML_LOG_DIR/log.err"',
       'echo "sml-mcp job $SLURM_JOB_ID started at $(date -u +%FT%TZ) on $(hostname) in $PWD"',
+      '# A requeued job starts over: the health report of its previous run says nothing about this one.',
+      'rm -f "$SML_LOG_DIR/replica_health.json" "$SML_LOG_DIR/replica_health.json.tmp"',
       `echo ${q(`Served model name: ${spec.servedModelName}`)}`,
     ].join('\n'),
     layout.join('\n'),
+    spec.chain.index > 0 && chainGuard(),
     [
-      'critical_pids=()',
+      '# Space-separated step pids of each replica (head, then followers), and its restarts so far.',
+      'replica_pids=()',
+      'replica_restarts=()',
+      'router_pid=',
       'sidecar_pids=()',
       '# shellcheck disable=SC2317  # cleanup runs from the EXIT trap',
       'cleanup() {',
       '  local pid',
-      '  for pid in "${sidecar_pids[@]}" "${critical_pids[@]}"; do',
+      '  # shellcheck disable=SC2068  # replica_pids holds space-separated pids: split on purpose',
+      '  for pid in "${sidecar_pids[@]}" ${replica_pids[@]} $router_pid; do',
       '    kill "$pid" 2>/dev/null || true',
       '  done',
       '}',
@@ -646,8 +653,9 @@ function renderMaster(spec: LaunchSpec, files: Record<string, string>): string {
     ].join('\n'),
     [
       '# One step per node: the head of every replica, then the followers of multi-node replicas.',
-      'for r in "${!replica_head_index[@]}"; do',
-      '  n="${replica_head_index[$r]}"',
+      '# Steps append to their logs, so a restarted replica keeps the output of its earlier run.',
+      'start_replica() {',
+      '  local r="$1" n="${replica_head_index[$1]}" k pids',
       indent(
         srunStep(
           spec,
@@ -657,7 +665,7 @@ function renderMaster(spec: LaunchSpec, files: Record<string, string>): string {
         ),
         2,
       ),
-      '  critical_pids+=("$!")',
+      '  pids="$!"',
       '  for ((k = 1; k < nodes_per_replica; k++)); do',
       indent(
         srunStep(
@@ -668,8 +676,13 @@ function renderMaster(spec: LaunchSpec, files: Record<string, string>): string {
         ),
         4,
       ),
-      '    critical_pids+=("$!")',
+      '    pids+=" $!"',
       '  done',
+      '  replica_pids[r]="$pids"',
+      '}',
+      'for r in "${!replica_head_index[@]}"; do',
+      '  replica_restarts[r]=0',
+      '  start_replica "$r"',
       'done',
     ].join('\n'),
     spec.metrics.isEnabled &&
@@ -705,19 +718,87 @@ function renderMaster(spec: LaunchSpec, files: Record<string, string>): string {
       [
         '# sglang router in front of every replica, on the first node.',
         srunStep(spec, '${nodes[0]}', 'router', 'bash "$RANKS_DIR/router.sh" "${replica_url[@]}"'),
-        'critical_pids+=("$!")',
+        'router_pid="$!"',
         `echo "Router URL: http://\${replica_head_ip[0]}:${spec.router.port}"`,
       ].join('\n'),
     [
       'echo "Connect to a node: srun --jobid $SLURM_JOB_ID -w ${nodes[0]} --overlap --pty bash"',
       'echo "Stop this job: scancel $SLURM_JOB_ID"',
-      '# The first critical process to end (engine, follower or router) ends the job.',
-      'rc=0',
-      'wait -n || rc=$?',
-      'echo "Master finished at $(date -u +%FT%TZ) with code $rc"',
-      'exit "$rc"',
+      supervisor(spec.healthCheck.replicaRestarts),
     ].join('\n'),
   )}\n`;
+}
+
+/**
+ * A chain job starts a fixed time after its predecessor starts, and SLURM also starts it when the
+ * predecessor was cancelled while queued: then it would run early, overlapping the job before.
+ * Such a job (and every later one, through the marker) ends at once and says the chain is broken.
+ */
+function chainGuard(): string {
+  return [
+    '# Chain guard: the predecessor must have run (its log exists) and not found the chain broken.',
+    'if [ ! -e "logs/${previous_job_id}/log.out" ] || [ -e "logs/${previous_job_id}/chain_broken" ]; then',
+    '  echo "sml-mcp: chain broken: job ${previous_job_id} before this one never ran (cancelled while queued?) or ended the chain; this job ends instead of starting early" >&2',
+    '  echo "${previous_job_id}" >"$SML_LOG_DIR/chain_broken"',
+    '  exit 1',
+    'fi',
+  ].join('\n');
+}
+
+/**
+ * Supervision: a replica whose engine (or follower) exits is stopped and restarted in place, up to
+ * `maxRestarts` times, while the other replicas keep serving (the health checker reports it, the
+ * router skips it). The job ends when the router ends or when no replica is left.
+ */
+function supervisor(maxRestarts: number): string {
+  return [
+    `max_restarts=${maxRestarts}`,
+    'replicas_left=${#replica_head_index[@]}',
+    'rc=0',
+    'describe_exit() {',
+    '  if (($1 > 128)) && signal=$(kill -l $(($1 - 128)) 2>/dev/null); then',
+    '    echo "code $1 (SIG$signal)"',
+    '  else',
+    '    echo "code $1"',
+    '  fi',
+    '}',
+    'while ((replicas_left > 0)); do',
+    '  code=0',
+    '  wait -n || code=$?',
+    '  if [ -n "$router_pid" ] && ! kill -0 "$router_pid" 2>/dev/null; then',
+    '    echo "sml-mcp: the router exited with $(describe_exit "$code") at $(date -u +%FT%TZ); the job ends" >&2',
+    '    rc=$code',
+    '    break',
+    '  fi',
+    '  for r in "${!replica_head_index[@]}"; do',
+    '    [ -n "${replica_pids[$r]}" ] || continue',
+    '    is_down=0',
+    '    # shellcheck disable=SC2086  # space-separated pids: split on purpose',
+    '    for pid in ${replica_pids[$r]}; do',
+    '      kill -0 "$pid" 2>/dev/null || is_down=1',
+    '    done',
+    '    ((is_down)) || continue',
+    '    rc=$code',
+    '    echo "sml-mcp: replica $r exited with $(describe_exit "$code") at $(date -u +%FT%TZ); see replica_${r}.err" >&2',
+    '    # shellcheck disable=SC2086  # space-separated pids: split on purpose',
+    '    for pid in ${replica_pids[$r]}; do',
+    '      kill "$pid" 2>/dev/null || true',
+    '    done',
+    '    if ((replica_restarts[r] < max_restarts)); then',
+    '      replica_restarts[r]=$((replica_restarts[r] + 1))',
+    '      echo "sml-mcp: restarting replica $r in place (restart ${replica_restarts[r]} of $max_restarts)" >&2',
+    '      sleep 2',
+    '      start_replica "$r"',
+    '    else',
+    '      replica_pids[r]=',
+    '      replicas_left=$((replicas_left - 1))',
+    '      echo "sml-mcp: replica $r stays down after $max_restarts restart(s); $replicas_left replica(s) left" >&2',
+    '    fi',
+    '  done',
+    'done',
+    'echo "Master finished at $(date -u +%FT%TZ) with code $rc"',
+    'exit "$rc"',
+  ].join('\n');
 }
 
 function indent(text: string, spaces: number): string {

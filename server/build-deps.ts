@@ -41,6 +41,8 @@ export interface BuildDepsOptions extends SystemsOptions {
   pollIntervalMs?: number;
   /** The systems and their schedulers (default: from the configuration; tests pass an in-memory one). */
   systems?: SystemsApi;
+  /** How long a lost submit may still land before it counts as never queued (tests shorten it). */
+  submitSettleMs?: number;
 }
 
 /** The job service and its launcher over one job store (`config.stateDir`). */
@@ -48,7 +50,7 @@ export function createJobService(
   config: ResolvedConfig,
   systems: SystemsApi,
   catalog: Catalog,
-  options: Pick<BuildDepsOptions, 'launcher' | 'pollIntervalMs' | 'localFiles'> = {},
+  options: Pick<BuildDepsOptions, 'launcher' | 'pollIntervalMs' | 'localFiles' | 'submitSettleMs'> = {},
   renders = new RenderCache(),
 ): JobServiceApi {
   const store = new JobStore(config.stateDir);
@@ -67,6 +69,7 @@ export function createJobService(
       version: PACKAGE_VERSION,
       localFiles: options.localFiles,
       renders,
+      submitSettleMs: options.submitSettleMs,
     });
   return new JobService({
     store,
@@ -75,6 +78,7 @@ export function createJobService(
     launcher,
     layoutOf: (record) => launchLayoutOf(LaunchSpec.parse(record.spec)),
     pollIntervalMs: options.pollIntervalMs,
+    submitSettleMs: options.submitSettleMs,
   });
 }
 

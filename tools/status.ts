@@ -137,6 +137,7 @@ export function describeJob(job: JobStatusView): string {
   if (endpoint && job.phase !== 'ended') parts.push(`endpoint ${endpoint.url}`);
   let line = parts.join(', ');
   if (job.failure_hint) line += `\n  likely cause: ${job.failure_hint.cause} Fix: ${job.failure_hint.fix}`;
+  for (const note of job.notes) line += `\n  note: ${note}`;
   return line;
 }
 

@@ -92,6 +92,13 @@ export const LaunchRequest = z.strictObject({
   disable_metrics: z.boolean().default(false).describe('No metrics agent (vmagent)'),
   telemetry_endpoint: z.string().url().optional().describe('URL told of each job at start (no secrets)'),
   health_check_interval_s: z.number().int().min(5).max(600).default(30).describe('Default 30'),
+  replica_restarts: z
+    .number()
+    .int()
+    .min(0)
+    .max(100)
+    .default(3)
+    .describe('Restarts in place of a replica whose engine exits, while the others serve. Default 3'),
 });
 export type LaunchRequest = z.infer<typeof LaunchRequest>;
 export type LaunchRequestInput = z.input<typeof LaunchRequest>;
@@ -165,6 +172,8 @@ export const LaunchSpec = z.object({
     intervalSeconds: z.number().int().positive(),
     startupIntervalSeconds: z.number().int().positive(),
     timeoutSeconds: z.number().int().positive(),
+    /** Restarts in place per replica whose engine exits (older records lack it: the default). */
+    replicaRestarts: z.number().int().min(0).default(3),
   }),
   version: z.string(),
 });
@@ -436,8 +445,11 @@ export function buildLaunchSpecs(request: LaunchRequest, context: LaunchContext)
       telemetry: { endpoint: telemetryEndpoint },
       healthCheck: {
         intervalSeconds: request.health_check_interval_s,
-        startupIntervalSeconds: Math.min(5, request.health_check_interval_s),
+        // Probing every second while the engines start costs one refused connection per replica and
+        // lets status see `serving` about a second after /health first answers.
+        startupIntervalSeconds: 1,
         timeoutSeconds: 10,
+        replicaRestarts: request.replica_restarts,
       },
       version: context.version ?? '0.0.0',
     }),

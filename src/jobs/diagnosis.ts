@@ -66,6 +66,25 @@ const SIGNATURES: Signature[] = [
     cause: (m) => `The engine could not import a Python module: ${m[1]!.trim()}.`,
     fix: "The environment (container image) lacks a package: use the framework's environment file, or install it with pre_launch_cmds (e.g. pip install …).",
   },
+  {
+    id: 'chain_broken',
+    title: 'a broken chain',
+    pattern: /sml-mcp: chain broken: job (\d+)/,
+    cause: (m) =>
+      `The chain is broken: job ${m[1]} before this one never ran (it was cancelled while queued) or ended the chain, so this job ended instead of starting early and overlapping.`,
+    fix: 'Cancel the rest of the chain, and launch again for the time still wanted.',
+  },
+  {
+    id: 'engine_killed',
+    title: 'an engine killed by a signal',
+    pattern:
+      /srun: error: (\S+): task \d+: (Killed|Terminated|Segmentation fault|Aborted|Bus error)|sml-mcp: replica (\d+) exited with code \d+ \((SIG\w+)\)/,
+    cause: (m) =>
+      m[1]
+        ? `The engine on ${m[1]} was killed by a signal (${m[2]}).`
+        : `The engine of replica ${m[3]} was killed by ${m[4]}.`,
+    fix: "SIGKILL without a traceback is usually the node's out-of-memory killer (host RAM, not GPU) or an administrator: check the node's memory use and lower the engine's CPU-side buffers; a segmentation fault or abort points at the engine or its drivers (see the replica's .err).",
+  },
 ];
 
 /** What diagnoseFailure recognises, for people and agents: "GPU out of memory, …, the time limit". */
@@ -103,8 +122,28 @@ export function diagnoseFailure(logs: readonly LogText[], info?: JobInfo): Failu
       line: info.reason ?? 'TIMEOUT',
     };
   }
+  const signal = Number(info?.exitCode?.split(':')[1] ?? 0);
+  if (signal > 0) {
+    return {
+      signature: 'engine_killed',
+      cause: `The job was ended by signal ${signal}${SIGNAL_NAMES[signal] ? ` (${SIGNAL_NAMES[signal]})` : ''}.`,
+      fix: 'SIGKILL without a traceback is usually the out-of-memory killer or an administrator; see the replica logs.',
+      file: 'log.err',
+      line: `exit code ${info!.exitCode}`,
+    };
+  }
   return null;
 }
+
+const SIGNAL_NAMES: Record<number, string> = {
+  1: 'SIGHUP',
+  2: 'SIGINT',
+  6: 'SIGABRT',
+  7: 'SIGBUS',
+  9: 'SIGKILL',
+  11: 'SIGSEGV',
+  15: 'SIGTERM',
+};
 
 function lineAround(text: string, index: number): string {
   const start = text.lastIndexOf('\n', index) + 1;

@@ -28,7 +28,8 @@ import {
 import type { SystemProfile } from '../domain/system.js';
 import { SmlError, toSmlError } from '../errors.js';
 import { logger } from '../log.js';
-import type { Identity, Scheduler } from '../scheduler/scheduler.js';
+import type { CallOptions, Identity, Scheduler, SubmitRequest } from '../scheduler/scheduler.js';
+import { currentOwner, LaunchRecovery, submitAsOwner } from './recovery.js';
 import { RenderCache, renderUri } from './render-cache.js';
 import type { JobStore, LaunchRecord } from './store.js';
 import type { LaunchResultView, RenderReview } from './types.js';
@@ -54,6 +55,8 @@ export interface LauncherDeps {
   localFiles?: LocalFilePolicy;
   /** Where dry runs keep their scripts for sml://renders/{render_id}/{script}. */
   renders?: RenderCache;
+  /** How long a lost submit may still land before it counts as never queued (tests shorten it). */
+  submitSettleMs?: number;
 }
 
 export interface LaunchOptions {
@@ -64,9 +67,15 @@ export interface LaunchOptions {
 
 export class Launcher {
   private readonly renders: RenderCache;
+  private readonly recovery: LaunchRecovery;
 
   constructor(private readonly deps: LauncherDeps) {
     this.renders = deps.renders ?? new RenderCache();
+    this.recovery = new LaunchRecovery({
+      store: deps.store,
+      schedulerOf: (record) => deps.schedulerFor(deps.resolveSystem(record.system)),
+      settleMs: deps.submitSettleMs,
+    });
   }
 
   async launch(input: unknown, options: LaunchOptions = {}): Promise<LaunchResultView> {
@@ -139,13 +148,8 @@ export class Launcher {
     });
     const head = plan.specs[0]!;
 
-    // Claimed once the launch is planned: a request that cannot be planned never holds its key.
-    if (options.idempotencyKey !== undefined) {
-      const earlier = await this.deps.store.claimIdempotencyKey(options.idempotencyKey, launchId);
-      if (earlier !== undefined) return this.replay(earlier, options.idempotencyKey);
-    }
-
-    // The record exists before sbatch runs: a crash after this point leaves a launch to recover, never a stray job.
+    // The record exists before the key points at it and before sbatch runs: whatever stops this
+    // process from here on leaves a launch the next reader can resolve, never a stray job.
     const record: LaunchRecord = {
       launch_id: launchId,
       created_at: new Date().toISOString(),
@@ -165,38 +169,58 @@ export class Launcher {
         runs: describeRuns(spec),
       })),
       warnings: plan.warnings,
+      owner: currentOwner(),
     };
-    try {
+    return submitAsOwner(launchId, async () => {
       await this.deps.store.create(record);
-
-      await scheduler.mkdir(`${workingDir}/logs`, callOptions);
-      if (environment.upload) {
-        await scheduler.writeFile(environment.clusterPath, environment.upload, {
-          ...callOptions,
-          mode: 0o644,
-        });
+      // Claimed once the launch is planned: a request that cannot be planned never holds its key.
+      if (options.idempotencyKey !== undefined) {
+        // This launch submits only if it holds the key; otherwise its record goes.
+        const replayed = await this.claimOrReplay(options.idempotencyKey, launchId, options.signal).catch(
+          async (error: unknown) => {
+            await this.deps.store.remove(launchId);
+            throw error;
+          },
+        );
+        if (replayed) {
+          await this.deps.store.remove(launchId);
+          return replayed;
+        }
       }
+      try {
+        await scheduler.mkdir(`${workingDir}/logs`, callOptions);
+        if (environment.upload) {
+          await scheduler.writeFile(environment.clusterPath, environment.upload, {
+            ...callOptions,
+            mode: 0o644,
+          });
+        }
 
-      const submitted: string[] = [];
-      for (const planned of plan.specs) {
-        const previousJobId = submitted.at(-1);
-        const spec = previousJobId === undefined ? planned : bindPreviousJob(planned, previousJobId);
-        const scripts = this.deps.render(spec);
-        await this.deps.store.update(launchId, (r) => {
-          const job = r.jobs[spec.chain.index]!;
-          job.state = 'submitting';
-          job.scripts = { ...scripts };
-        });
-        // The backends look for the job's tag after an ambiguous failure: one launch is one job.
-        const submission = {
-          script: scripts['master.sh'],
-          scriptPath: `${workingDir}/${spec.jobName}_${spec.chain.index}.sh`,
-          workingDir,
-          tag: spec.jobTag,
-        };
-        const jobId = await scheduler.submit(submission, callOptions).then(
-          (r) => r.jobId,
-          (error: unknown) => {
+        const submitted: string[] = [];
+        for (const planned of plan.specs) {
+          const previousJobId = submitted.at(-1);
+          const spec = previousJobId === undefined ? planned : bindPreviousJob(planned, previousJobId);
+          const scripts = this.deps.render(spec);
+          await this.deps.store.update(launchId, (r) => {
+            const job = r.jobs[spec.chain.index]!;
+            job.state = 'submitting';
+            job.submitting_since = new Date().toISOString();
+            job.scripts = { ...scripts };
+          });
+          // The backends look for the job's tag after an ambiguous failure: one launch is one job.
+          const submission = {
+            script: scripts['master.sh'],
+            scriptPath: `${workingDir}/${spec.jobName}_${spec.chain.index}.sh`,
+            workingDir,
+            tag: spec.jobTag,
+          };
+          const jobId = await this.submitJob(
+            scheduler,
+            submission,
+            launchId,
+            spec.chain.index,
+            callOptions,
+          ).catch((error: unknown) => {
             const failure = toSmlError(error);
             if (submitted.length === 0) throw failure;
             throw new SmlError(
@@ -205,61 +229,141 @@ export class Launcher {
               {
                 hint: `Jobs ${submitted.join(', ')} are submitted and recorded (launch ${launchId}); cancel them, or let them serve for the time they cover.`,
                 details: { launch_id: launchId, job_ids: submitted },
+                isAmbiguous: failure.isAmbiguous,
                 cause: error,
               },
             );
-          },
+          });
+          await this.deps.store.update(launchId, (r) => {
+            const job = r.jobs[spec.chain.index]!;
+            job.job_id = jobId;
+            job.state = 'submitted';
+            job.runs = previousJobId === undefined ? job.runs : describeChainStart(spec.chain, previousJobId);
+          });
+          submitted.push(jobId);
+        }
+      } catch (error) {
+        // The launch's own error is what the caller needs; a store failure here is only logged.
+        await this.settleFailedLaunch(launchId, toSmlError(error), options.idempotencyKey).catch(
+          (settleError) => logger.warn({ err: settleError, launchId }, 'could not record the failed launch'),
         );
-        await this.deps.store.update(launchId, (r) => {
-          const job = r.jobs[spec.chain.index]!;
-          job.job_id = jobId;
-          job.state = 'submitted';
-          job.runs = previousJobId === undefined ? job.runs : describeChainStart(spec.chain, previousJobId);
-        });
-        submitted.push(jobId);
+        throw error;
       }
-    } catch (error) {
-      // The launch's own error is what the caller needs; a store failure here is only logged.
-      await this.settleFailedLaunch(launchId, toSmlError(error), options.idempotencyKey).catch(
-        (settleError) => logger.warn({ err: settleError, launchId }, 'could not record the failed launch'),
-      );
-      throw error;
-    }
-    return this.resultOf((await this.deps.store.get(launchId))!, false);
+      return this.resultOf((await this.deps.store.get(launchId))!, false);
+    });
   }
 
   /**
-   * After a failed launch: every job that got no id is recorded as failed (so a replay of its key
-   * does not wait for it), and when nothing was queued for certain, the idempotency key is freed
-   * so a retry launches again. An ambiguous submit keeps the key: its job may exist.
+   * Submit one job. When sbatch's answer is lost the job is recorded `ambiguous` and looked for by
+   * its tag at once; found, it counts as submitted; still unknown, the ambiguous failure is thrown
+   * and the next reader of the launch (a retry with its key, status) resolves it.
+   */
+  private async submitJob(
+    scheduler: Scheduler,
+    submission: SubmitRequest,
+    launchId: string,
+    index: number,
+    options: CallOptions,
+  ): Promise<string> {
+    try {
+      return (await scheduler.submit(submission, options)).jobId;
+    } catch (error) {
+      const failure = toSmlError(error);
+      if (!failure.isAmbiguous) throw failure;
+      const record = await this.deps.store.update(launchId, (r) => {
+        r.jobs[index]!.state = 'ambiguous';
+        r.jobs[index]!.error = failure.message;
+      });
+      const resolved = await this.recovery.resolve(record, options);
+      const jobId = resolved.jobs[index]?.job_id;
+      if (jobId === undefined) {
+        throw new SmlError('SUBMIT_FAILED', failure.message, {
+          hint: 'Retry the launch with the same idempotency_key (or call status) once SLURM answers: the job is looked for by its tag, never submitted twice.',
+          details: { ...failure.details, launch_id: launchId },
+          isAmbiguous: true,
+          cause: error,
+        });
+      }
+      logger.warn({ jobId, launchId }, "sbatch's answer was lost; the job was found by its tag");
+      return jobId;
+    }
+  }
+
+  /**
+   * After a failed launch: every job that got no id and is not `ambiguous` is recorded as failed
+   * (so a replay of its key does not wait for it), and when nothing was queued for certain, the
+   * idempotency key is freed so a retry launches again. An ambiguous job keeps the key: it may exist.
    */
   private async settleFailedLaunch(
     launchId: string,
     failure: SmlError,
     key: string | undefined,
   ): Promise<void> {
-    if ((await this.deps.store.get(launchId)) === undefined) {
-      if (key !== undefined) await this.deps.store.releaseIdempotencyKey(key, launchId);
-      return;
-    }
     const record = await this.deps.store.update(launchId, (r) => {
       for (const job of r.jobs) {
-        if (job.job_id !== undefined) continue;
+        if (job.job_id !== undefined || job.state === 'ambiguous') continue;
         job.state = 'failed';
         job.error ??= failure.message;
       }
     });
-    const hasQueuedNothing = record.jobs.every((job) => job.job_id === undefined);
-    if (key !== undefined && hasQueuedNothing && !failure.isAmbiguous) {
+    const hasQueuedNothing = record.jobs.every((job) => job.state === 'failed');
+    if (key !== undefined && hasQueuedNothing) {
       await this.deps.store.releaseIdempotencyKey(key, launchId);
     }
   }
 
-  private async replay(launchId: string, key: string): Promise<LaunchResultView> {
+  /**
+   * Claim the key for this launch, or replay the launch that holds it. An earlier launch that turns
+   * out to have queued nothing frees the key on the way, and this launch claims it.
+   */
+  private async claimOrReplay(
+    key: string,
+    launchId: string,
+    signal?: AbortSignal,
+  ): Promise<LaunchResultView | undefined> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const earlier = await this.deps.store.claimIdempotencyKey(key, launchId);
+      if (earlier === undefined) return undefined;
+      const replayed = await this.replay(earlier, key, signal);
+      if (replayed) return replayed;
+    }
+    throw new SmlError('CONFLICT', `Idempotency key "${key}" is being claimed by other launches.`, {
+      hint: 'Retry the call in a moment.',
+    });
+  }
+
+  /** The earlier launch of a key as a replayed result; undefined when it queued nothing (its key is free again). */
+  private async replay(
+    launchId: string,
+    key: string,
+    signal?: AbortSignal,
+  ): Promise<LaunchResultView | undefined> {
     for (let attempt = 0; attempt < 100; attempt++) {
-      const record = await this.deps.store.get(launchId);
-      if (record?.jobs.every((j) => j.state === 'submitted' || j.state === 'failed')) {
-        return this.resultOf(record, true);
+      let record = await this.deps.store.get(launchId);
+      if (record === undefined) {
+        // A claim whose record was removed (it replayed another launch) or never written.
+        await this.deps.store.releaseIdempotencyKey(key, launchId);
+        return undefined;
+      }
+      record = await this.recovery.resolve(record, { signal });
+      if (!LaunchRecovery.isUnsettled(record)) {
+        if (record.jobs.some((job) => job.job_id !== undefined)) return this.resultOf(record, true);
+        await this.deps.store.releaseIdempotencyKey(key, launchId);
+        return undefined;
+      }
+      const isInFlight =
+        this.recovery.isOwnerAlive(record) &&
+        record.jobs.some((job) => job.state === 'planned' || job.state === 'submitting');
+      if (!isInFlight) {
+        throw new SmlError(
+          'SUBMIT_FAILED',
+          `The launch with idempotency key "${key}" (${launchId}) may have queued its job, but SLURM has not confirmed it yet.`,
+          {
+            hint: 'Retry with the same idempotency_key in a minute: it returns the job once SLURM lists it, or launches anew once it surely never queued; never both.',
+            details: { launch_id: launchId },
+            isAmbiguous: true,
+          },
+        );
       }
       await sleep(100);
     }

@@ -18,6 +18,7 @@ import {
   timeBudget,
 } from './lifecycle.js';
 import { parsePrometheusText, summarizeEngineMetrics } from './prometheus.js';
+import { LaunchRecovery } from './recovery.js';
 import type { JobStore, LaunchJobRecord, LaunchRecord } from './store.js';
 import type {
   CancelResultView,
@@ -51,7 +52,20 @@ export interface JobServiceDeps {
   /** The layout of a recorded launch (from its stored spec). */
   layoutOf(record: LaunchRecord): LaunchLayout;
   pollIntervalMs?: number;
+  /** How long one scheduler sweep serves every status caller (default STATUS_SWEEP_TTL_MS; 0 = never shared). */
+  statusSweepTtlMs?: number;
+  /** How long a lost submit may still land before it counts as never queued (tests shorten it). */
+  submitSettleMs?: number;
   now?: () => number;
+}
+
+/** How long one scheduler sweep answers every status caller (the pollers ask every 2 s). */
+const STATUS_SWEEP_TTL_MS = 1500;
+
+interface Sweep {
+  ids: Set<string>;
+  result: Promise<Map<string, JobInfo>>;
+  settledAt?: number;
 }
 
 interface JobRef {
@@ -67,15 +81,30 @@ export class JobService implements JobServiceApi {
   private readonly endedHints = new Map<string, JobStatusView['failure_hint']>();
   /** Error-log tails of starting jobs by path, re-read only when the file grew (status is polled). */
   private readonly errorTails = new Map<string, { size: number; text: string }>();
+  /** The last status sweep per system, shared by callers that ask within STATUS_SWEEP_TTL_MS. */
+  private readonly sweeps = new Map<string, Sweep>();
 
-  constructor(private readonly deps: JobServiceDeps) {}
+  /** Launches left unsettled (a lost sbatch answer, a process killed mid-launch) are resolved by their readers. */
+  private readonly recovery: LaunchRecovery;
+
+  constructor(private readonly deps: JobServiceDeps) {
+    this.recovery = new LaunchRecovery({
+      store: deps.store,
+      schedulerOf: (record) => deps.schedulerFor(deps.resolveSystem(record.system)),
+      settleMs: deps.submitSettleMs,
+      lookupIntervalMs: 5000,
+      now: deps.now,
+    });
+  }
 
   async launch(
     request: unknown,
     options: { dryRun?: boolean; idempotencyKey?: string; signal?: AbortSignal } = {},
   ): Promise<LaunchResultView> {
     if (!this.deps.launcher) throw new SmlError('INTERNAL', 'No launcher is configured in this job service.');
-    return this.deps.launcher.launch(request, options);
+    const result = await this.deps.launcher.launch(request, options);
+    this.sweeps.clear();
+    return result;
   }
 
   async status(
@@ -91,15 +120,41 @@ export class JobService implements JobServiceApi {
     const views: JobStatusView[] = [];
     for (const group of bySystem.values()) {
       const scheduler = this.deps.schedulerFor(group[0]!.system);
-      const infos = await scheduler.statuses(
+      const infos = await this.sweep(
+        group[0]!.system,
+        scheduler,
         group.map((r) => r.jobId),
-        { signal: options.signal },
       );
       for (const ref of group)
         views.push(await this.viewOf(ref, infos.get(ref.jobId), scheduler, options.signal));
     }
+    await this.noteBrokenChains(views, refs, options.signal);
     const order = new Map(refs.map((r, i) => [r.jobId, i]));
     return views.sort((a, b) => (order.get(a.job_id) ?? 0) - (order.get(b.job_id) ?? 0));
+  }
+
+  /**
+   * A chain job whose predecessor ended without ever running (cancelled while queued) will end as
+   * soon as it starts (master.sh's chain guard): say so while it still waits in the queue.
+   */
+  private async noteBrokenChains(views: JobStatusView[], refs: readonly JobRef[], signal?: AbortSignal) {
+    for (const view of views) {
+      if (view.chain_index === 0 || view.phase === 'ended') continue;
+      const previous = views.find(
+        (v) =>
+          v.launch_id === view.launch_id && v.chain_index === view.chain_index - 1 && v.phase === 'ended',
+      );
+      const ref = refs.find((r) => r.jobId === previous?.job_id);
+      if (!previous || !ref) continue;
+      const scheduler = this.deps.schedulerFor(ref.system);
+      const hasRun =
+        (await scheduler.fileSize(`${await this.logDirOf(ref, scheduler)}/log.out`, { signal })) !==
+        undefined;
+      if (hasRun && previous.failure_hint?.signature !== 'chain_broken') continue;
+      view.notes.push(
+        `The chain is broken: job ${previous.job_id} before this one ended without serving its turn (${previous.end_reason ?? 'unknown'}), so this job will end as soon as it starts instead of running early. Cancel the rest of the chain and launch again for the time still wanted.`,
+      );
+    }
   }
 
   async waitFor(
@@ -113,8 +168,31 @@ export class JobService implements JobServiceApi {
   ): Promise<WaitResult> {
     const started = this.now();
     const deadline = started + options.timeoutS * 1000;
+    let lastStatuses: JobStatusView[] | undefined;
     for (;;) {
-      const statuses = await this.status(jobIds, { signal: options.signal });
+      let statuses: JobStatusView[];
+      try {
+        statuses = await this.status(jobIds, { signal: options.signal });
+      } catch (error) {
+        // A scheduler that does not answer for a moment does not end the wait; its deadline does.
+        if (!isTransient(error) || this.now() >= deadline) {
+          if (lastStatuses && isTransient(error))
+            return { reached: false, timed_out: true, statuses: lastStatuses };
+          throw error;
+        }
+        logger.info({ err: (error as Error).message }, 'status failed during a wait; retrying');
+        await options.onProgress?.({
+          elapsed_s: Math.round((this.now() - started) / 1000),
+          message: `the scheduler did not answer (${(error as SmlError).code}); retrying`,
+          statuses: lastStatuses ?? [],
+        });
+        await sleep(
+          Math.min(this.deps.pollIntervalMs ?? 2000, Math.max(0, deadline - this.now())),
+          options.signal,
+        );
+        continue;
+      }
+      lastStatuses = statuses;
       const isDone = statuses.every((s) => hasReached(s.phase, target));
       const hasEndedFirst = target !== 'ended' && statuses.some((s) => s.phase === 'ended');
       await options.onProgress?.({
@@ -237,6 +315,7 @@ export class JobService implements JobServiceApi {
         note: result.note ?? null,
       });
     }
+    this.sweeps.clear();
     return results.reverse();
   }
 
@@ -291,11 +370,41 @@ export class JobService implements JobServiceApi {
   }
 
   async knownJobIds(): Promise<string[]> {
-    const launches = await this.deps.store.list();
+    const launches = await this.recovery.resolveAll(await this.deps.store.list());
     return launches.flatMap((l) => l.jobs.flatMap((j) => (j.job_id ? [j.job_id] : [])).reverse());
   }
 
   // ——— internals ———
+
+  /**
+   * The scheduler's answer for these jobs, shared: every caller asking while a sweep runs, or within
+   * STATUS_SWEEP_TTL_MS after, gets that sweep (log followers, waits and watchers poll the same jobs).
+   */
+  private sweep(
+    system: SystemProfile,
+    scheduler: Scheduler,
+    ids: readonly string[],
+  ): Promise<Map<string, JobInfo>> {
+    const recent = this.sweeps.get(system.name);
+    const isFresh =
+      recent !== undefined &&
+      (recent.settledAt === undefined ||
+        this.now() - recent.settledAt < (this.deps.statusSweepTtlMs ?? STATUS_SWEEP_TTL_MS));
+    if (recent && isFresh && ids.every((id) => recent.ids.has(id))) return recent.result;
+    // A new sweep also covers what the last one did, so pollers of different jobs keep sharing.
+    const covered = new Set(isFresh ? [...recent!.ids, ...ids] : ids);
+    const entry: Sweep = { ids: covered, result: scheduler.statuses([...covered]) };
+    this.sweeps.set(system.name, entry);
+    entry.result.then(
+      () => {
+        entry.settledAt = this.now();
+      },
+      () => {
+        if (this.sweeps.get(system.name) === entry) this.sweeps.delete(system.name);
+      },
+    );
+    return entry.result;
+  }
 
   private now(): number {
     return this.deps.now?.() ?? Date.now();
@@ -321,7 +430,7 @@ export class JobService implements JobServiceApi {
   /** Recorded launches that may still matter, plus tagged jobs SLURM knows on the default system. */
   private async myJobs(signal?: AbortSignal): Promise<JobRef[]> {
     const refs = new Map<string, JobRef>();
-    for (const launch of await this.deps.store.list()) {
+    for (const launch of await this.recovery.resolveAll(await this.deps.store.list(), { signal })) {
       for (const job of launch.jobs) {
         if (job.job_id)
           refs.set(job.job_id, {
@@ -381,10 +490,12 @@ export class JobService implements JobServiceApi {
     signal?: AbortSignal,
   ): Promise<JobStatusView> {
     const layout = ref.launch ? this.deps.layoutOf(ref.launch) : undefined;
-    const replicasExpected = layout?.replicas ?? 0;
     const logDir = await this.logDirOf(ref, scheduler);
-    const isActive = info !== undefined && info.state !== 'PENDING';
-    const report = isActive ? await this.readHealthReport(scheduler, logDir, layout, signal) : undefined;
+    // Only a running job has replicas; the report an ended (or requeued) job left behind says nothing now.
+    const isRunning = info?.state === 'RUNNING';
+    const report = isRunning ? await this.readHealthReport(scheduler, logDir, layout, signal) : undefined;
+    // Without a local record the job itself tells: its health checker reports every replica it runs.
+    const replicasExpected = layout?.replicas ?? report?.replicas.length ?? 0;
     // The launch record is written just before its jobs are submitted.
     const submittedAtS = ref.launch ? Date.parse(ref.launch.created_at) / 1000 : undefined;
     const lifecycle = deriveLifecycle(info, report, replicasExpected, this.now() / 1000, submittedAtS);
@@ -416,7 +527,7 @@ export class JobService implements JobServiceApi {
       phase: lifecycle.phase,
       end_reason: lifecycle.end_reason,
       slurm_state: info?.state ?? 'UNKNOWN',
-      slurm_reason: info?.reason && info.reason !== 'None' ? info.reason : null,
+      slurm_reason: currentReason(info, lifecycle.phase),
       submitted_at: info?.submitTime ?? null,
       started_at: info?.startTime ?? null,
       ended_at: lifecycle.phase === 'ended' ? (info?.endTime ?? null) : null,
@@ -429,6 +540,7 @@ export class JobService implements JobServiceApi {
       health_report_age_s: lifecycle.health_report_age_s,
       failure_hint: failureHint,
       is_recorded_locally: launch !== undefined,
+      notes: info?.note ? [info.note] : [],
     };
   }
 
@@ -504,6 +616,24 @@ function endpointsOf(
   if (layout?.isOpentelaEnabled && system.gatewayUrl)
     endpoints.push({ kind: 'gateway', url: `${system.gatewayUrl}/v1` });
   return endpoints;
+}
+
+/** Failures that may pass by themselves: the scheduler (or its accounting) did not answer this time. */
+function isTransient(error: unknown): boolean {
+  return (
+    error instanceof SmlError &&
+    (error.code === 'SCHEDULER_UNREACHABLE' || error.code === 'TIMEOUT' || error.code === 'RATE_LIMITED')
+  );
+}
+
+/** Why SLURM holds a job in the queue: once the job left the queue, such a reason is stale. */
+const PENDING_REASON =
+  /^(Priority|Resources|Dependency|BeginTime|ReqNodeNotAvail|JobHeld|Reservation|Partition|Assoc|QOS|Licenses|NodeDown|BadConstraints|Prolog|Requeue|Cleaning)/i;
+
+function currentReason(info: JobInfo | undefined, phase: JobStatusView['phase']): string | null {
+  const reason = info?.reason;
+  if (!reason || reason === 'None') return null;
+  return phase === 'queued' || !PENDING_REASON.test(reason) ? reason : null;
 }
 
 function describeProgress(status: JobStatusView): string {

@@ -19,8 +19,13 @@ export interface LaunchJobRecord {
   tag: string;
   /** Undefined until sbatch answered (or the tag was found after an ambiguous failure). */
   job_id?: string;
-  /** `submitting` is written before sbatch is called, so a crash leaves a trace to recover from. */
-  state: 'planned' | 'submitting' | 'submitted' | 'failed';
+  /**
+   * `submitting` is written before sbatch is called, so a crash leaves a trace to recover from;
+   * `ambiguous` means sbatch's answer was lost: the job may exist, and only its tag can tell.
+   */
+  state: 'planned' | 'submitting' | 'ambiguous' | 'submitted' | 'failed';
+  /** When `submitting` was written (ISO): a submit lost for longer than the settle time never landed. */
+  submitting_since?: string;
   error?: string;
   /** Rendered scripts of this job (master.sh, head.sh, …). */
   scripts: Record<string, string>;
@@ -42,6 +47,8 @@ export interface LaunchRecord {
   request: Record<string, unknown>;
   jobs: LaunchJobRecord[];
   warnings: string[];
+  /** The process submitting this launch: while it lives, unsettled jobs are in flight, not stranded. */
+  owner?: { pid: number; host: string };
 }
 
 const LOCK_STALE_MS = 30_000;
@@ -70,6 +77,11 @@ export class JobStore {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw error;
     }
+  }
+
+  /** Remove a launch record (one that lost its idempotency key to an earlier launch before submitting anything). */
+  async remove(launchId: string): Promise<void> {
+    await rm(this.pathOf(launchId), { force: true });
   }
 
   /** Read-modify-write one launch under its lock. */

@@ -81,6 +81,7 @@ export const JobStatusView = z.object({
   health_report_age_s: z.number().nullable(),
   failure_hint: FailureHint.nullable().describe('Likely cause found in the logs'),
   is_recorded_locally: z.boolean().describe('false: known by its SLURM tag only'),
+  notes: z.array(z.string()).describe('What this status cannot tell for sure, or needs attention'),
 });
 export type JobStatusView = z.infer<typeof JobStatusView>;
 

@@ -56,6 +56,8 @@ export interface JobInfo {
   nodes?: string[];
   /** Exit code as `code:signal`, when the job has ended. */
   exitCode?: string;
+  /** What the scheduler could not tell for sure this time (e.g. accounting down), for people. */
+  note?: string;
 }
 
 export interface SubmitRequest {

@@ -28,6 +28,7 @@ export interface TestJobs {
 export async function createTestJobs(
   scheduler: Scheduler,
   system: SystemProfile = LOCAL_SYSTEM,
+  options: { submitSettleMs?: number } = {},
 ): Promise<TestJobs> {
   const store = new JobStore(await mkdtemp(join(tmpdir(), 'sml-jobs-')));
   const resolveSystem = (name?: string) => {
@@ -43,6 +44,7 @@ export async function createTestJobs(
     render,
     review: reviewRender,
     version: 'test',
+    submitSettleMs: options.submitSettleMs,
   });
   const service = new JobService({
     store,
@@ -51,6 +53,7 @@ export async function createTestJobs(
     launcher,
     layoutOf: (record) => launchLayoutOf(LaunchSpec.parse(record.spec)),
     pollIntervalMs: 1000,
+    submitSettleMs: options.submitSettleMs,
   });
   return { service, store, scheduler, system };
 }

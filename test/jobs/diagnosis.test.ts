@@ -41,12 +41,44 @@ describe('diagnoseFailure', () => {
         ?.signature,
     ).toBe('time_limit');
   });
+  it('names the signal that killed an engine, from the logs or from the exit code', () => {
+    const fromSrun = diagnoseFailure([{ file: 'log.err', text: 'srun: error: n2: task 0: Killed\n' }]);
+    expect(fromSrun).toMatchObject({ signature: 'engine_killed' });
+    expect(fromSrun?.cause).toBe('The engine on n2 was killed by a signal (Killed).');
+    const fromMaster = diagnoseFailure([
+      {
+        file: 'log.err',
+        text: 'sml-mcp: replica 1 exited with code 137 (SIGKILL) at 2026-01-01T00:00:00Z\n',
+      },
+    ]);
+    expect(fromMaster?.cause).toBe('The engine of replica 1 was killed by SIGKILL.');
+    const fromExitCode = diagnoseFailure([], {
+      jobId: '1',
+      state: 'FAILED',
+      rawState: 'FAILED',
+      exitCode: '0:9',
+    });
+    expect(fromExitCode?.cause).toContain('signal 9 (SIGKILL)');
+    expect(
+      diagnoseFailure([], { jobId: '1', state: 'FAILED', rawState: 'FAILED', exitCode: '1:0' }),
+    ).toBeNull();
+  });
+  it('says a chain is broken when a job ended instead of starting early', () => {
+    const hint = diagnoseFailure([
+      {
+        file: 'log.err',
+        text: 'sml-mcp: chain broken: job 41 before this one never ran (cancelled while queued?) or ended the chain; this job ends instead of starting early\n',
+      },
+    ]);
+    expect(hint).toMatchObject({ signature: 'chain_broken' });
+    expect(hint?.cause).toContain('job 41');
+  });
 });
 
 describe('describeKnownFailures', () => {
   it('lists every signature diagnoseFailure recognises', () => {
     expect(describeKnownFailures()).toBe(
-      'GPU out of memory, model path missing, container image missing, port in use, NCCL failures, Python import errors, the time limit',
+      'GPU out of memory, model path missing, container image missing, port in use, NCCL failures, Python import errors, a broken chain, an engine killed by a signal, the time limit',
     );
   });
 });

@@ -185,11 +185,15 @@ async function runMaster(
     containerRuntime: runtime,
     opentela: { ...base.opentela!, binDir: join(root, 'opentelabin') },
   });
-  const [spec] = specsFor(request, {
-    system,
-    environment,
-    clusterPath: options.clusterPath ?? '/envs/hostile env.toml',
-  });
+  // The stub engines exit once all started: with restarts, master.sh would start them again.
+  const [spec] = specsFor(
+    { replica_restarts: 0, ...request },
+    {
+      system,
+      environment,
+      clusterPath: options.clusterPath ?? '/envs/hostile env.toml',
+    },
+  );
   const scripts = render(spec!);
   const dir = join(root, name);
   const [home, work, rec] = ['home', 'work', 'rec'].map((d) => join(dir, d)) as [string, string, string];

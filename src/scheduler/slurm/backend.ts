@@ -111,6 +111,14 @@ export class SlurmCliScheduler implements Scheduler {
     } catch (error) {
       return this.recoverAmbiguousSubmit(request, error, options);
     }
+    if (result.exitCode !== 0 && isControllerUnreachable(result.stderr)) {
+      // sbatch gave up waiting for the controller's answer: its request may still have been queued.
+      return this.recoverAmbiguousSubmit(
+        request,
+        commandFailure('sbatch', result, this.runner.target),
+        options,
+      );
+    }
     if (result.exitCode !== 0) {
       throw new SmlError(
         'SUBMIT_FAILED',
@@ -176,19 +184,38 @@ export class SlurmCliScheduler implements Scheduler {
       return job === undefined || ENDED_STATES.has(job.state) || job.state === 'COMPLETING';
     });
     if (needDetails.length > 0) {
-      for (const job of await this.endedJobs(needDetails, options)) {
+      const details = await this.endedJobs(needDetails, options);
+      for (const job of details.jobs) {
         if (!needDetails.includes(job.jobId)) continue;
         mergeJob(found, job);
+      }
+      for (const id of details.note ? needDetails : []) {
+        const job = found.get(id);
+        if (job) found.set(id, { ...job, note: details.note });
       }
     }
     return found;
   }
 
-  /** Jobs by id from accounting, or from the controller's table when accounting is disabled. */
-  private async endedJobs(ids: readonly string[], options: CallOptions): Promise<JobInfo[]> {
-    const fromSacct = await this.sacct(['-j', ids.join(',')], options);
-    if (fromSacct !== undefined) return fromSacct;
-    return this.scontrolJobs(options);
+  /**
+   * Jobs by id from accounting, or from the controller's table when accounting is disabled or down;
+   * down, the answer carries a note (the controller forgets ended jobs after MinJobAge).
+   */
+  private async endedJobs(
+    ids: readonly string[],
+    options: CallOptions,
+  ): Promise<{ jobs: JobInfo[]; note?: string }> {
+    try {
+      const fromSacct = await this.sacct(['-j', ids.join(',')], options);
+      return { jobs: fromSacct ?? (await this.scontrolJobs(options)) };
+    } catch (error) {
+      if (!isAccountingDown(error)) throw error;
+      logger.warn({ err: error.message }, 'accounting unavailable; status from squeue and scontrol');
+      return {
+        jobs: await this.scontrolJobs(options).catch(() => []),
+        note: `SLURM accounting (slurmdbd) is unavailable, so how an ended job ended comes from the controller alone (it forgets ended jobs after a while): ${error.message}`,
+      };
+    }
   }
 
   async findTaggedJobs(tagPrefix: string, options: CallOptions = {}): Promise<JobInfo[]> {
@@ -203,9 +230,14 @@ export class SlurmCliScheduler implements Scheduler {
     for (const job of await this.squeue(['--me', '--states=all'], options)) {
       if (hasTag(job)) found.set(job.jobId, job);
     }
-    const history =
-      (await this.sacct(['-u', user, '-S', `now-${this.historyDays}days`], options)) ??
-      (await this.scontrolJobs(options)).filter((job) => job.user === user);
+    const fromSacct = await this.sacct(['-u', user, '-S', `now-${this.historyDays}days`], options).catch(
+      (error: unknown) => {
+        if (isAccountingDown(error)) return undefined;
+        throw error;
+      },
+    );
+    // Without accounting, the controller's table still holds recent jobs.
+    const history = fromSacct ?? (await this.scontrolJobs(options)).filter((job) => job.user === user);
     for (const job of history) {
       if (hasTag(job)) mergeJob(found, job);
     }
@@ -319,13 +351,26 @@ export class SlurmCliScheduler implements Scheduler {
   /** sacct with the standard fields; undefined when accounting is disabled on this cluster. */
   private async sacct(selection: readonly string[], options: CallOptions): Promise<JobInfo[] | undefined> {
     if (this.isAccountingDisabled) return undefined;
-    const result = await this.runner.run(['sacct', ...selection, ...SACCT_OUTPUT_ARGS], options);
+    const result = await this.runner
+      .run(['sacct', ...selection, ...SACCT_OUTPUT_ARGS], options)
+      .catch((error: unknown) => {
+        if (!(error instanceof SmlError) || error.code !== 'TIMEOUT') throw error;
+        throw new SmlError(
+          'SCHEDULER_UNREACHABLE',
+          `SLURM's accounting daemon (slurmdbd) did not answer: ${error.message}`,
+          {
+            hint: 'Accounting is slow or down; queued and running jobs are still reported from squeue.',
+            details: { command: 'sacct', isAccountingDown: true },
+            cause: error,
+          },
+        );
+      });
     if (result.exitCode !== 0 || /accounting storage is disabled/i.test(result.stderr + result.stdout)) {
       if (/accounting storage is disabled/i.test(result.stderr + result.stdout)) {
         this.isAccountingDisabled = true;
         return undefined;
       }
-      throw commandFailure('sacct', result, this.runner.target);
+      throw accountingFailure(result, this.runner.target);
     }
     return parseSacctOutput(result.stdout.toString('utf8'));
   }
@@ -386,14 +431,40 @@ function requireJobId(id: string): void {
   }
 }
 
+/** SLURM's own words for a request whose answer never came: the request may or may not have been carried out. */
+function isControllerUnreachable(stderr: string): boolean {
+  return /Unable to contact slurm controller|Socket timed out|Connection refused|Zero Bytes were transmitted|Connection timed out/i.test(
+    stderr,
+  );
+}
+
+/** sacct talks to the accounting daemon (slurmdbd), not the controller: a failure to reach it says so. */
+function accountingFailure(result: CommandResult, target: string): SmlError {
+  const stderr = stderrSummary(result.stderr, 1000);
+  if (
+    isControllerUnreachable(stderr) ||
+    /Problem talking to the database|slurmdbd|persistent connection/i.test(stderr)
+  ) {
+    return new SmlError(
+      'SCHEDULER_UNREACHABLE',
+      `sacct on ${target} cannot reach SLURM's accounting daemon (slurmdbd): ${stderr}`,
+      {
+        hint: 'Accounting is down or unreachable; queued and running jobs are still reported from squeue. Ask the cluster admins if it persists.',
+        details: { command: 'sacct', isAccountingDown: true },
+      },
+    );
+  }
+  return commandFailure('sacct', result, target);
+}
+
+function isAccountingDown(error: unknown): error is SmlError {
+  return error instanceof SmlError && error.details?.isAccountingDown === true;
+}
+
 /** A failed SLURM command as an SmlError: controller down → SCHEDULER_UNREACHABLE, anything else SCHEDULER_ERROR. */
 function commandFailure(command: string, result: CommandResult, target: string): SmlError {
   const stderr = stderrSummary(result.stderr, 1000);
-  if (
-    /Unable to contact slurm controller|Socket timed out|Connection refused|Zero Bytes were transmitted/i.test(
-      stderr,
-    )
-  ) {
+  if (isControllerUnreachable(stderr)) {
     return new SmlError(
       'SCHEDULER_UNREACHABLE',
       `${command} on ${target} cannot reach the SLURM controller: ${stderr}`,

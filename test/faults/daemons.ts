@@ -1,0 +1,59 @@
+/**
+ * Faults of the local cluster's daemons, for tests that run under the machine-wide cluster lock
+ * (/work/coord/cluster-test.sh, or .ci/run's single vitest run). Every fault is undone by the
+ * function it returns, which tests call in `finally`; undoing twice is harmless.
+ */
+import { readFileSync } from 'node:fs';
+import { execa } from 'execa';
+import { clusterEnv, waitFor } from '../helpers/cluster.js';
+
+const RUN_DIR = `${clusterEnv().SML_CLUSTER_STATE ?? '/var/lib/sml-cluster'}/run`;
+
+function pidOf(daemon: 'slurmctld' | 'slurmdbd'): number {
+  const pid = Number(readFileSync(`${RUN_DIR}/${daemon}.pid`, 'utf8').trim());
+  if (!Number.isInteger(pid) || pid <= 1) throw new Error(`no pid in ${RUN_DIR}/${daemon}.pid`);
+  return pid;
+}
+
+/** Freeze a daemon (SIGSTOP): requests reach its socket but get no answer until it is resumed. */
+export function pauseDaemon(daemon: 'slurmctld' | 'slurmdbd'): () => void {
+  const pid = pidOf(daemon);
+  process.kill(pid, 'SIGSTOP');
+  return () => process.kill(pid, 'SIGCONT');
+}
+
+/** Stop slurmdbd (accounting down); the returned function starts it again and waits until it answers. */
+export async function stopAccounting(): Promise<() => Promise<void>> {
+  const pid = pidOf('slurmdbd');
+  process.kill(pid, 'SIGTERM');
+  await waitFor(async () => !isAlive(pid), { timeoutMs: 10_000, what: 'slurmdbd to stop' });
+  let isRestored = false;
+  return async () => {
+    if (isRestored) return;
+    isRestored = true;
+    // Started with every descriptor above stderr closed: a daemon must not inherit a caller's lock.
+    await execa(
+      'bash',
+      [
+        '-c',
+        'for fd in /proc/$$/fd/*; do n=${fd##*/}; if ((n > 2)); then eval "exec $n>&-"; fi; done; exec slurmdbd',
+      ],
+      { env: clusterEnv(), cwd: '/', stdio: 'ignore' },
+    );
+    await waitFor(
+      async () =>
+        (await execa('sacctmgr', ['-n', 'list', 'cluster'], { env: clusterEnv(), reject: false }))
+          .exitCode === 0,
+      { timeoutMs: 30_000, what: 'slurmdbd to answer again' },
+    );
+  };
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
