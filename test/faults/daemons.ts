@@ -36,7 +36,7 @@ export async function stopAccounting(): Promise<() => Promise<void>> {
       'bash',
       [
         '-c',
-        'for fd in /proc/$$/fd/*; do n=${fd##*/}; if ((n > 2)); then eval "exec $n>&-"; fi; done; exec slurmdbd',
+        'for fd in /proc/$$/fd/*; do n=$(basename "$fd"); if ((n > 2)); then eval "exec $n>&-"; fi; done; exec slurmdbd',
       ],
       { env: clusterEnv(), cwd: '/', stdio: 'ignore' },
     );
