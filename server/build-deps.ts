@@ -43,6 +43,8 @@ export interface BuildDepsOptions extends SystemsOptions {
   systems?: SystemsApi;
   /** How long a lost submit may still land before it counts as never queued (tests shorten it). */
   submitSettleMs?: number;
+  /** How long one status sweep serves every caller (default 1.5 s). */
+  statusSweepTtlMs?: number;
 }
 
 /** The job service and its launcher over one job store (`config.stateDir`). */
@@ -50,7 +52,7 @@ export function createJobService(
   config: ResolvedConfig,
   systems: SystemsApi,
   catalog: Catalog,
-  options: Pick<BuildDepsOptions, 'launcher' | 'pollIntervalMs' | 'localFiles' | 'submitSettleMs'> = {},
+  options: Pick<BuildDepsOptions, 'launcher' | 'pollIntervalMs' | 'localFiles' | 'submitSettleMs' | 'statusSweepTtlMs'> = {},
   renders = new RenderCache(),
 ): JobServiceApi {
   const store = new JobStore(config.stateDir);
@@ -79,6 +81,7 @@ export function createJobService(
     layoutOf: (record) => launchLayoutOf(LaunchSpec.parse(record.spec)),
     pollIntervalMs: options.pollIntervalMs,
     submitSettleMs: options.submitSettleMs,
+    statusSweepTtlMs: options.statusSweepTtlMs,
   });
 }
 

@@ -125,7 +125,7 @@ describeOnCluster('status under scheduler faults', () => {
       expect(down.exitCode, down.stderr).toBe(0);
       const ended = await waitForPhase(jobs, job.jobId, 'ended');
       expect(ended.end_reason).toBe('node_fail');
-      expect(ended.slurm_reason).not.toMatch(/^(Priority|Resources)$/);
+      expect(ended.slurm_reason ?? '').not.toMatch(/^(Priority|Resources|BeginTime)$/);
     } finally {
       await runOnCluster('scontrol', ['update', 'nodename=n4', 'state=resume']);
     }

@@ -86,6 +86,8 @@ export function createHarness(options: HarnessOptions = {}): Harness {
       : configured,
     watchIntervalMs: 300,
     pollIntervalMs: 300,
+    // In memory a job's state changes between two calls; status sweeps are shared only while in flight.
+    statusSweepTtlMs: 0,
     // Tests never reach out to the Hugging Face Hub: configs come from the local model registry.
     hub: false,
     ...options,

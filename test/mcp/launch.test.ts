@@ -104,14 +104,17 @@ describe('launch', () => {
     expectToolSuccess(await client.callTool({ name: 'cancel', arguments: { job_id: jobId, confirm: true } }));
   });
 
-  it('keeps the key of an ambiguous submit, so a retry cannot launch twice', async () => {
+  it('keeps the key of an ambiguous submit: a retry looks for the job by tag instead of launching twice', async () => {
     const args = { ...APERTUS, idempotency_key: randomUUID() };
     memory.failNext('submit', new SmlError('SUBMIT_FAILED', 'sbatch timed out.', { isAmbiguous: true }), 1);
-    expectToolError(await client.callTool({ name: 'launch', arguments: args }), 'SUBMIT_FAILED');
+    const failed = await client.callTool({ name: 'launch', arguments: args });
+    expectToolError(failed, 'SUBMIT_FAILED');
+    expect(textOf(failed as CallToolResult)).toMatch(/same idempotency_key/);
     const submits = submittedScripts().length;
-    const retried = expectToolSuccess(await client.callTool({ name: 'launch', arguments: args }));
-    expect(retried.replayed).toBe(true);
-    expect(retried.job_ids).toEqual([]);
+    // Not under its tag yet, and it could still land: the retry says so and submits nothing.
+    const retried = await client.callTool({ name: 'launch', arguments: args });
+    expectToolError(retried, 'SUBMIT_FAILED');
+    expect(textOf(retried as CallToolResult)).toMatch(/has not confirmed it yet/);
     expect(submittedScripts()).toHaveLength(submits);
   });
 
