@@ -52,7 +52,10 @@ export function createJobService(
   config: ResolvedConfig,
   systems: SystemsApi,
   catalog: Catalog,
-  options: Pick<BuildDepsOptions, 'launcher' | 'pollIntervalMs' | 'localFiles' | 'submitSettleMs' | 'statusSweepTtlMs'> = {},
+  options: Pick<
+    BuildDepsOptions,
+    'launcher' | 'pollIntervalMs' | 'localFiles' | 'submitSettleMs' | 'statusSweepTtlMs'
+  > = {},
   renders = new RenderCache(),
 ): JobServiceApi {
   const store = new JobStore(config.stateDir);
