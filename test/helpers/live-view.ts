@@ -27,6 +27,7 @@ export function aJob(fields: Partial<JobStatusView>): JobStatusView {
     health_report_age_s: 3,
     failure_hint: null,
     is_recorded_locally: true,
+    notes: [],
     ...fields,
   };
 }
