@@ -8,17 +8,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
+import { cliRunner } from '../helpers/cli.js';
 
-const CLI = fileURLToPath(new URL('../../dist/server/cli.js', import.meta.url));
-const configDir = mkdtempSync(join(tmpdir(), 'sml-cli-'));
-
-function sml(args: string[], env: Record<string, string> = {}) {
-  return execa(process.execPath, [CLI, ...args], {
-    reject: false,
-    env: { SML_CONFIG_DIR: configDir, SML_SYSTEM: '', ...env },
-    timeout: 300_000,
-  });
-}
+const sml = cliRunner();
 
 describe('sml-mcp render', () => {
   it('writes executable scripts into the folder, master.sh first', async () => {

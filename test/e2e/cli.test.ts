@@ -2,24 +2,11 @@
  * The `sml-mcp` command line against the local cluster: the built binary launches, waits, reads
  * logs and cancels for real (the cluster-free commands are tested in test/cli).
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { execa } from 'execa';
 import { afterAll, expect, it } from 'vitest';
+import { cliRunner } from '../helpers/cli.js';
 import { clusterEnv, describeOnCluster } from '../helpers/cluster.js';
 
-const CLI = fileURLToPath(new URL('../../dist/server/cli.js', import.meta.url));
-const configDir = mkdtempSync(join(tmpdir(), 'sml-cli-'));
-
-function sml(args: string[], env: Record<string, string> = {}) {
-  return execa(process.execPath, [CLI, ...args], {
-    reject: false,
-    env: { SML_CONFIG_DIR: configDir, SML_SYSTEM: '', ...env },
-    timeout: 300_000,
-  });
-}
+const sml = cliRunner();
 
 describeOnCluster('sml-mcp launch, status, logs and cancel on the local cluster', () => {
   const launched: string[] = [];

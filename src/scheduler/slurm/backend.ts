@@ -415,7 +415,7 @@ function isInside(path: string, directory: string): boolean {
   return rest === '' || (!rest.startsWith('..') && !isAbsolute(rest));
 }
 
-function requireAbsolute(path: string, what: string): void {
+export function requireAbsolute(path: string, what: string): void {
   if (!path.startsWith('/')) {
     throw new SmlError('INVALID_ARGUMENT', `The ${what} "${path}" is not an absolute path on the cluster.`, {
       hint: 'Give a path starting with / (e.g. under the working directory from workingDir()).',
@@ -423,7 +423,7 @@ function requireAbsolute(path: string, what: string): void {
   }
 }
 
-function requireJobId(id: string): void {
+export function requireJobId(id: string): void {
   if (!JOB_ID_PATTERN.test(id)) {
     throw new SmlError('INVALID_ARGUMENT', `"${id}" is not a SLURM job id.`, {
       hint: 'A job id is a number such as 12345 (array tasks: 12345_6).',

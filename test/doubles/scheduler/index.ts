@@ -1,6 +1,5 @@
 import { posix } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { JOB_ID_PATTERN } from '../../../src/domain/ids.js';
 import { SmlError } from '../../../src/errors.js';
 import { expandHostlist } from '../../../src/scheduler/hostlist.js';
 import {
@@ -17,6 +16,7 @@ import {
   type SubmitRequest,
   type SubmitResult,
 } from '../../../src/scheduler/scheduler.js';
+import { requireAbsolute, requireJobId } from '../../../src/scheduler/slurm/backend.js';
 
 /**
  * An in-memory Scheduler for the fast tier: the contract of src/scheduler/scheduler.ts as the SLURM
@@ -24,7 +24,7 @@ import {
  * code) and stay known to "accounting" afterwards; `#SBATCH` directives of the script are read
  * (name, comment tag, partition, reservation, account, time, nodes, output, dependency); nodes are
  * allocated whole and exclusively, so a job waits for Resources like on the four-node cluster; files
- * live in a map with byte offsets and sizes. What a job does while it runs is a JobProgram (a
+ * live in a map with byte offsets and sizes. Arguments are checked by the SLURM backend's own checks. What a job does while it runs is a JobProgram (a
  * function of the test) instead of bash. Fault switches make calls fail, hang or lose answers.
  */
 
@@ -664,21 +664,5 @@ async function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
     await sleep(ms, undefined, { signal });
   } catch {
     throw new SmlError('CANCELLED', 'The request was cancelled before it finished.');
-  }
-}
-
-function requireAbsolute(path: string, what: string): void {
-  if (!path.startsWith('/')) {
-    throw new SmlError('INVALID_ARGUMENT', `The ${what} "${path}" is not an absolute path on the cluster.`, {
-      hint: 'Give a path starting with / (e.g. under the working directory from workingDir()).',
-    });
-  }
-}
-
-function requireJobId(id: string): void {
-  if (!JOB_ID_PATTERN.test(id)) {
-    throw new SmlError('INVALID_ARGUMENT', `"${id}" is not a SLURM job id.`, {
-      hint: 'A job id is a number such as 12345 (array tasks: 12345_6).',
-    });
   }
 }
