@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { SmlError } from '../src/errors.js';
 import { CancelResultView } from '../src/jobs/types.js';
+import { DEFAULT_CALL_BUDGET_S } from './deadline.js';
 import { defineTool, type ToolContext } from './define-tool.js';
 import { jobIdField } from './fields.js';
 
@@ -38,6 +39,8 @@ export const cancelTool = defineTool({
   touchesCluster: true,
   input,
   output,
+  // The user's time to answer the confirmation counts on top of the cluster's.
+  waitS: () => CONFIRM_TIMEOUT_MS / 1000 + DEFAULT_CALL_BUDGET_S,
   async run(args, context) {
     const { deps, extra } = context;
     const wholeChain = args.whole_chain ?? true;

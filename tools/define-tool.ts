@@ -8,6 +8,7 @@ import type {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
 import type { ServerDeps } from '../src/services.js';
+import type { ProgressReporter } from './deadline.js';
 
 /**
  * The shape of every tool: a declarative object whose annotations derive from `kind` and
@@ -22,7 +23,10 @@ export interface ToolContext {
   deps: ServerDeps;
   /** The session's server: client capabilities, elicitation. */
   mcp: McpServer;
+  /** The request; its signal aborts when the client cancels or the call's time budget runs out. */
   extra: ToolExtra;
+  /** This call's progress notifications (shared with its heartbeat, so they stay increasing). */
+  progress: ProgressReporter;
 }
 
 export interface ToolReply<Out> {
@@ -46,6 +50,13 @@ export interface ToolDefinition<In extends z.ZodObject = z.ZodObject, Out extend
   output: Out;
   /** Published as the tool's `_meta` in tools/list (e.g. `ui.resourceUri` of an MCP app). */
   _meta?: Record<string, unknown>;
+  /**
+   * How long the caller asked this call to wait, in seconds (its timeout_s): the call's time budget
+   * follows it. Without it a call gets the default budget, under the 60 s at which clients give up.
+   */
+  waitS?(args: z.output<In>): number | undefined;
+  /** What to do when the call ran out of time (default: try again; the cluster was slow). */
+  timeoutHint?: string;
   /** Whether the text content repeats the structured result as JSON (default true; logs carries the text itself). */
   mirrorsJson?: boolean;
   run(args: z.output<In>, context: ToolContext): Promise<ToolReply<z.output<Out>>>;

@@ -9,6 +9,7 @@ import {
 import { logger } from '../src/log.js';
 import type { ServerDeps } from '../src/services.js';
 import { cancelTool } from './cancel.js';
+import { runWithinBudget } from './deadline.js';
 import type { ToolContext, ToolDefinition } from './define-tool.js';
 import { launchTool } from './launch.js';
 import { listModelsTool } from './list-models.js';
@@ -62,14 +63,14 @@ export function unknownToolError(name: string): McpError {
 export async function callTool(
   tool: ToolDefinition,
   rawArgs: unknown,
-  context: ToolContext,
+  context: Omit<ToolContext, 'progress'>,
 ): Promise<CallToolResult> {
   const redact = context.deps.config.redact;
   try {
     assertSafeStrings(tool.name, rawArgs);
     const parsed = tool.input.safeParse(withoutNulls(rawArgs ?? {}));
     if (!parsed.success) throw invalidArguments(tool.name, parsed.error, Object.keys(tool.input.shape));
-    const reply = await tool.run(parsed.data, context);
+    const reply = await runWithinBudget(tool, parsed.data, context);
     const checked = tool.output.safeParse(reply.structured);
     if (!checked.success) {
       logger.error(

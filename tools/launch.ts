@@ -32,6 +32,8 @@ export const launchTool = defineTool({
   touchesCluster: true,
   input,
   output: LaunchResultView,
+  timeoutHint:
+    'Part of the launch may have been submitted before it was cut: call status without job_ids to see, and retry with the same idempotency_key (it never submits twice).',
   async run(args, { deps, extra, mcp }) {
     const { dry_run: dryRun, idempotency_key: idempotencyKey, layout, ...request } = args;
     const sized = layout === 'auto' ? await applyAutoLayout(request, deps, extra.signal) : undefined;

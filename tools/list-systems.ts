@@ -1,11 +1,13 @@
 import { z } from 'zod';
+import { signalWithTimeout } from '../src/abort.js';
 import type { SystemProfile } from '../src/domain/system.js';
 import { errorText, SmlError, toSmlError } from '../src/errors.js';
 import type { Partition, Reservation } from '../src/scheduler/scheduler.js';
 import type { ServerDeps } from '../src/services.js';
 import { defineTool } from './define-tool.js';
 
-const PROBE_TIMEOUT_MS = 20_000;
+// A cluster that does not answer is reported as such (`error`), well within the call's budget.
+const PROBE_TIMEOUT_MS = 10_000;
 
 const LiveInfoSchema = z.object({
   partitions: z.array(
@@ -84,7 +86,7 @@ export const listSystemsTool = defineTool({
       args.system !== undefined ||
       (args.include_live !== false &&
         (profile.name === defaultSystem || deps.config.userSystemNames.includes(profile.name)));
-    const signal = AbortSignal.any([extra.signal, AbortSignal.timeout(PROBE_TIMEOUT_MS)]);
+    const signal = signalWithTimeout(PROBE_TIMEOUT_MS, extra.signal);
     const systems = await Promise.all(
       chosen.map((profile) => describeSystem(profile, deps, shouldProbe(profile) ? signal : undefined)),
     );
@@ -137,7 +139,11 @@ async function describeSystem(
       reservations: reservations.map(toReservationView),
     };
   } catch (error) {
-    view.error = errorText(toSmlError(error), deps.config.redact);
+    // The probe's own time limit, not the client: say so rather than "cancelled".
+    const isProbeTimeout = probeSignal.aborted && probeSignal.reason?.name === 'TimeoutError';
+    view.error = isProbeTimeout
+      ? `[TIMEOUT] ${profile.name} did not answer within ${PROBE_TIMEOUT_MS / 1000} s (partitions and reservations unknown); it may be down or slow.`
+      : errorText(toSmlError(error), deps.config.redact);
   }
   return view;
 }

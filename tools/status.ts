@@ -2,14 +2,11 @@ import { z } from 'zod';
 import { LIVE_VIEW_TOOL_META } from '../resources/live-view.js';
 import { JOB_ID_PATTERN } from '../src/domain/ids.js';
 import { SmlError } from '../src/errors.js';
-import type { WaitProgress } from '../src/jobs/api.js';
 import { isUnknownJob } from '../src/jobs/lifecycle.js';
 import { JobStatusView, WAIT_TARGETS } from '../src/jobs/types.js';
-import { logger } from '../src/log.js';
-import { defineTool, type ToolExtra } from './define-tool.js';
+import { defineTool } from './define-tool.js';
 
 const DEFAULT_WAIT_S = 50;
-const PROGRESS_MIN_INTERVAL_MS = 1000;
 
 const input = z.strictObject({
   job_ids: z
@@ -29,7 +26,7 @@ const input = z.strictObject({
     .max(3600)
     .optional()
     .describe(
-      `Longest wait, s (default ${DEFAULT_WAIT_S}: clients give up at 60); repeat while wait.timed_out. Big models load 10-30 min`,
+      `Longest the call takes, s (wait default ${DEFAULT_WAIT_S}: clients give up at 60); repeat while wait.timed_out. Big models load 10-30 min`,
     ),
 });
 
@@ -56,7 +53,9 @@ export const statusTool = defineTool({
   touchesCluster: true,
   input,
   output,
-  async run(args, { deps, extra }) {
+  // timeout_s bounds the whole call, a wait or not; a wait without it gets the default round.
+  waitS: (args) => args.timeout_s ?? (args.wait_until ? DEFAULT_WAIT_S : undefined),
+  async run(args, { deps, extra, progress }) {
     const jobIds = args.job_ids;
     if (!args.wait_until) {
       const jobs = await deps.jobs.status(jobIds, { signal: extra.signal });
@@ -73,7 +72,7 @@ export const statusTool = defineTool({
     const result = await deps.jobs.waitFor(jobIds, args.wait_until, {
       timeoutS,
       signal: extra.signal,
-      onProgress: createProgressReporter(extra, timeoutS),
+      onProgress: progress,
     });
     const waitedS = Math.round((Date.now() - started) / 100) / 10;
     const wait = {
@@ -98,30 +97,6 @@ function notFound(jobIds: readonly string[]): SmlError {
   return new SmlError('NOT_FOUND', `No job ${jobIds.join(', ')} is known to SLURM or to sml-mcp.`, {
     hint: 'Call status without job_ids to list your jobs; finished jobs age out of SLURM after a while.',
   });
-}
-
-/** Progress notifications: only with a client token, at most one per second, strictly increasing. */
-export function createProgressReporter(extra: ToolExtra, total: number) {
-  const token = extra._meta?.progressToken;
-  let lastSentAt = 0;
-  let lastProgress = -1;
-  return async (progress: WaitProgress): Promise<void> => {
-    if (token === undefined || extra.signal.aborted) return;
-    const now = Date.now();
-    if (now - lastSentAt < PROGRESS_MIN_INTERVAL_MS) return;
-    const value = Math.max(progress.elapsed_s, lastProgress + 0.001);
-    lastSentAt = now;
-    lastProgress = value;
-    try {
-      await extra.sendNotification({
-        method: 'notifications/progress',
-        params: { progressToken: token, progress: value, total, message: progress.message },
-      });
-    } catch (error) {
-      // Progress is best effort: a client that went away must not fail the wait itself.
-      logger.debug({ err: error instanceof Error ? error.message : String(error) }, 'progress not sent');
-    }
-  };
 }
 
 export function describeJob(job: JobStatusView): string {

@@ -2,6 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fetch } from 'undici';
+import { signalWithTimeout } from '../abort.js';
 import {
   ANY_LOCAL_FILE,
   isLocalPathAllowed,
@@ -231,8 +232,7 @@ async function fetchHubFile(
 ): Promise<{ status: number; text?: string; url: string }> {
   const base = (hub.baseUrl ?? process.env.HF_ENDPOINT ?? DEFAULT_HUB_URL).replace(/\/+$/, '');
   const url = `${base}/${id}/resolve/main/${file}`;
-  const timeout = AbortSignal.timeout(hub.timeoutMs ?? DEFAULT_HUB_TIMEOUT_MS);
-  const signal = deps.signal ? AbortSignal.any([deps.signal, timeout]) : timeout;
+  const signal = signalWithTimeout(hub.timeoutMs ?? DEFAULT_HUB_TIMEOUT_MS, deps.signal);
   const token = hub.token ?? process.env.HF_TOKEN;
   const response = await fetch(url, {
     signal,
