@@ -1,3 +1,4 @@
+import { BlockList, isIP } from 'node:net';
 import { parseDuration } from '../domain/duration.js';
 import { ENDED_STATES, type JobInfo, type SlurmState } from '../scheduler/scheduler.js';
 import type { EndReason, JobStatusView, LifecyclePhase, ReplicaHealth } from './types.js';
@@ -20,10 +21,47 @@ export interface HealthReport {
 const HEALTH_VALUES = new Set(['HEALTHY', 'NOT_RESPONDING', 'ERROR', 'NOT_DEPLOYED']);
 
 /**
- * Parse the in-job checker's replica_health.json. Unknown health values count as ERROR and a
- * malformed report as no report, as SML's client does.
+ * Addresses no compute node serves from: loopback, link-local (cloud metadata), multicast,
+ * unspecified. BlockList checks IPv4-mapped IPv6 addresses (::ffff:127.0.0.1) against the IPv4 rules.
  */
-export function parseHealthReport(text: string, defaultPort: number): HealthReport | undefined {
+const NOT_NODE_ADDRESSES = new BlockList();
+for (const [network, prefix] of [
+  ['0.0.0.0', 8],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['224.0.0.0', 3],
+] as const)
+  NOT_NODE_ADDRESSES.addSubnet(network, prefix, 'ipv4');
+for (const [network, prefix] of [
+  ['::', 128],
+  ['::1', 128],
+  ['fe80::', 10],
+  ['ff00::', 8],
+] as const)
+  NOT_NODE_ADDRESSES.addSubnet(network, prefix, 'ipv6');
+
+/** Whether a replica address from the job's report may be contacted: an IP literal of a compute node. */
+export function isNodeAddress(ip: string): boolean {
+  const family = isIP(ip);
+  return family !== 0 && !NOT_NODE_ADDRESSES.check(ip, family === 4 ? 'ipv4' : 'ipv6');
+}
+
+function shortHost(host: string): string {
+  return host.split('.')[0]!.toLowerCase();
+}
+
+/**
+ * Parse the in-job checker's replica_health.json. Unknown health values count as ERROR and a
+ * malformed report as no report, as SML's client does. The report is a file the job writes, so
+ * an address is kept only when it is an IP literal of a node (and, when SLURM named the job's
+ * nodes, its host is one of them); the others lose their address and get no endpoint.
+ */
+export function parseHealthReport(
+  text: string,
+  defaultPort: number,
+  jobNodes: readonly string[] = [],
+): HealthReport | undefined {
+  const nodes = new Set(jobNodes.map(shortHost));
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -37,12 +75,17 @@ export function parseHealthReport(text: string, defaultPort: number): HealthRepo
     if (!entry || typeof entry !== 'object') return [];
     const r = entry as Record<string, unknown>;
     const health = typeof r.health === 'string' && HEALTH_VALUES.has(r.health) ? r.health : 'ERROR';
+    const host = typeof r.node_host === 'string' ? r.node_host : null;
+    const isOnJobNode = nodes.size === 0 || (host !== null && nodes.has(shortHost(host)));
+    const ip = typeof r.node_ip === 'string' && isNodeAddress(r.node_ip) && isOnJobNode ? r.node_ip : null;
+    const port = r.port;
     return [
       {
         replica: typeof r.replica === 'number' ? r.replica : position,
-        node_host: typeof r.node_host === 'string' ? r.node_host : null,
-        node_ip: typeof r.node_ip === 'string' ? r.node_ip : null,
-        port: typeof r.port === 'number' ? r.port : defaultPort,
+        node_host: host,
+        node_ip: ip,
+        port:
+          typeof port === 'number' && Number.isInteger(port) && port > 0 && port < 65536 ? port : defaultPort,
         health: health as ReplicaHealth['health'],
         last_seen: typeof r.last_seen === 'number' ? r.last_seen : null,
         peer_id: typeof r.peer_id === 'string' ? r.peer_id : null,

@@ -493,7 +493,9 @@ export class JobService implements JobServiceApi {
     const logDir = await this.logDirOf(ref, scheduler);
     // Only a running job has replicas; the report an ended (or requeued) job left behind says nothing now.
     const isRunning = info?.state === 'RUNNING';
-    const report = isRunning ? await this.readHealthReport(scheduler, logDir, layout, signal) : undefined;
+    const report = isRunning
+      ? await this.readHealthReport(scheduler, logDir, layout, info?.nodes, signal)
+      : undefined;
     // Without a local record the job itself tells: its health checker reports every replica it runs.
     const replicasExpected = layout?.replicas ?? report?.replicas.length ?? 0;
     // The launch record is written just before its jobs are submitted.
@@ -548,11 +550,16 @@ export class JobService implements JobServiceApi {
     scheduler: Scheduler,
     logDir: string,
     layout: LaunchLayout | undefined,
+    jobNodes: readonly string[] | undefined,
     signal?: AbortSignal,
   ): Promise<HealthReport | undefined> {
     try {
       const chunk = await scheduler.readFile(`${logDir}/replica_health.json`, 0, 1024 * 1024, { signal });
-      const report = parseHealthReport(chunk.data.toString('utf8'), layout?.replicaPorts[0] ?? 8080);
+      const report = parseHealthReport(
+        chunk.data.toString('utf8'),
+        layout?.replicaPorts[0] ?? 8080,
+        jobNodes,
+      );
       if (report && layout) {
         for (const replica of report.replicas)
           replica.port = layout.replicaPorts[replica.replica] ?? replica.port;
@@ -596,6 +603,11 @@ export class JobService implements JobServiceApi {
   }
 }
 
+/** An IP literal as the host of a URL (IPv6 in brackets). */
+function urlHost(ip: string): string {
+  return ip.includes(':') ? `[${ip}]` : ip;
+}
+
 function endpointsOf(
   report: HealthReport | undefined,
   layout: LaunchLayout | undefined,
@@ -607,12 +619,12 @@ function endpointsOf(
       endpoints.push({
         kind: 'replica',
         replica: replica.replica,
-        url: `http://${replica.node_ip}:${replica.port}/v1`,
+        url: `http://${urlHost(replica.node_ip)}:${replica.port}/v1`,
       });
   }
   const firstIp = report?.replicas[0]?.node_ip;
   if (layout?.routerPort && firstIp)
-    endpoints.push({ kind: 'router', url: `http://${firstIp}:${layout.routerPort}/v1` });
+    endpoints.push({ kind: 'router', url: `http://${urlHost(firstIp)}:${layout.routerPort}/v1` });
   if (layout?.isOpentelaEnabled && system.gatewayUrl)
     endpoints.push({ kind: 'gateway', url: `${system.gatewayUrl}/v1` });
   return endpoints;

@@ -33,6 +33,33 @@ describe('parseHealthReport', () => {
       ['ERROR', 8080, '10.0.0.1'],
     ]);
   });
+  it("keeps only IP literals of compute nodes, on the job's own nodes, and sane ports", () => {
+    const text = JSON.stringify({
+      checked_at: now,
+      replicas: [
+        { node_host: 'n0', node_ip: '10.1.2.3', port: 8080, health: 'HEALTHY' },
+        { node_host: 'n1.cluster.example', node_ip: 'fd00::5', port: 70000, health: 'HEALTHY' },
+        { node_host: 'n0', node_ip: 'example.com', health: 'HEALTHY' },
+        { node_host: 'n0', node_ip: '127.0.0.1', health: 'HEALTHY' },
+        { node_host: 'n0', node_ip: '::ffff:127.0.0.1', health: 'HEALTHY' },
+        { node_host: 'n0', node_ip: '169.254.169.254', health: 'HEALTHY' },
+        { node_host: 'elsewhere', node_ip: '10.1.2.4', health: 'HEALTHY' },
+      ],
+    });
+    const parsed = parseHealthReport(text, 8080, ['n0', 'n1']);
+    expect(parsed?.replicas.map((r) => [r.node_ip, r.port])).toEqual([
+      ['10.1.2.3', 8080],
+      ['fd00::5', 8080],
+      [null, 8080],
+      [null, 8080],
+      [null, 8080],
+      [null, 8080],
+      [null, 8080],
+    ]);
+    // Without the job's node list, any node address is kept.
+    expect(parseHealthReport(text, 8080)?.replicas[6]?.node_ip).toBe('10.1.2.4');
+  });
+
   it('treats malformed JSON as no report', () => {
     expect(parseHealthReport('{"checked_at": 1, "repl', 8080)).toBeUndefined();
     expect(parseHealthReport('[]', 8080)).toBeUndefined();

@@ -85,6 +85,34 @@ describe('job service', () => {
     });
   });
 
+  it('turns only node addresses of the job into endpoints: the report is a file the job writes', async () => {
+    const memory = harness.memory!;
+    let run!: JobRun;
+    memory.defaultProgram = (r) => {
+      run = r;
+      return new Promise((resolve) => r.signal.addEventListener('abort', () => resolve(undefined)));
+    };
+    const jobId = await launch({ replicas: 4 });
+    await eventually(async () => ((await phaseOf(jobId)) === 'starting' ? true : undefined));
+    const entries = [
+      { node_host: run.nodes[0], node_ip: 'evil.example/steal?x=' },
+      { node_host: run.nodes[0], node_ip: '169.254.169.254' },
+      { node_host: 'not-a-node-of-this-job', node_ip: '10.77.0.99' },
+      { node_host: run.nodes[0], node_ip: '10.77.0.11', port: '8080/../../admin' },
+    ];
+    run.write(
+      `${run.logDir}/replica_health.json`,
+      JSON.stringify({
+        checked_at: Date.now() / 1000,
+        replicas: entries.map((entry, replica) => ({ replica, health: 'HEALTHY', last_seen: 1, ...entry })),
+      }),
+    );
+    const [status] = await harness.deps.jobs.status([jobId]);
+    expect(status!.replicas_healthy).toBe(4);
+    expect(status!.endpoints).toEqual([{ kind: 'replica', replica: 3, url: 'http://10.77.0.11:8080/v1' }]);
+    await harness.deps.jobs.cancel(jobId);
+  });
+
   it('ends with the reason SLURM gives and a hint read from the error logs', async () => {
     const memory = harness.memory!;
     memory.defaultProgram = async (r) => {
