@@ -530,9 +530,10 @@ describeOnCluster('FirecREST double: status and compute endpoints on the local c
     for (const r of reservations) expect(r.endTime).toBeGreaterThan(r.startTime);
   });
 
-  it('re-wraps every failure of a status endpoint as a 500 with the inner status prefixed', async () => {
-    expectError(await call('GET', '/status/nosuch/partitions'), 500, '404: System not found');
+  it('answers an unknown system with 404 on every per-system route, status ones included', async () => {
+    expectError(await call('GET', '/status/nosuch/partitions'), 404, 'System not found');
     expectError(await call('GET', '/compute/nosuch/jobs'), 404, 'System not found');
+    expectError(await call('GET', '/filesystem/nosuch/ops/stat?path=/tmp'), 404, 'System not found');
   });
 
   it('validates the submit body: a `job` wrapper and a working directory are required', async () => {

@@ -69,6 +69,8 @@ type AttemptOutcome =
   | { kind: 'response'; response: FirecrestResponse; retryAfterMs?: number; usedToken?: string }
   | { kind: 'transport'; error: Error; isSent: boolean; isTimeout: boolean };
 
+/** FirecREST's answer on every per-system route when the system is not one it serves. */
+const SYSTEM_NOT_FOUND = /^System not found/i;
 const TRANSIENT_STATUSES = new Set([408, 424, 500, 502, 503, 504]);
 /** Answers given before the scheduler was asked anything: safe to repeat even for a submit. */
 const UNPROCESSED_STATUSES = new Set([424, 503]);
@@ -136,6 +138,10 @@ export class FirecrestClient {
       let delay: number;
       if (outcome.kind === 'response') {
         const { response } = outcome;
+        // Before `accept`: a 404 for the system is no missing job or file, and no retry fixes it.
+        if (response.status === 404 && SYSTEM_NOT_FOUND.test(response.message)) {
+          throw this.unknownSystemError(spec, response);
+        }
         if (spec.expect.includes(response.status) || spec.accept?.(response.status, response.message)) {
           return response;
         }
@@ -317,6 +323,22 @@ export class FirecrestClient {
       serverMessage: message,
       isAmbiguous,
     });
+  }
+
+  private unknownSystemError(spec: FirecrestRequest, response: FirecrestResponse): SmlError {
+    const system = decodeURIComponent(spec.path.split('/')[2] ?? '');
+    return new SmlError(
+      'NOT_CONFIGURED',
+      `FirecREST at ${new URL(this.baseUrl).host} serves no system named '${system}' (HTTP 404: ${response.message}).`,
+      {
+        hint: 'Set the FirecREST system name in the system profile (scheduler.system) to one the gateway lists at /status/systems, or check SML_FIRECREST_URL.',
+        details: {
+          ...this.details(spec, response.status),
+          serverMessage: response.message,
+          isAmbiguous: false,
+        },
+      },
+    );
   }
 
   private transportError(

@@ -51,7 +51,7 @@ export interface FirecrestDoubleOptions {
   maxOpsFileSize?: number;
   /** Environment of the SLURM commands (default process.env). */
   slurmEnv?: NodeJS.ProcessEnv;
-  /** Limit of one remote command (default 30 s); past it → 408. */
+  /** Limit of one remote command (default 5 s, the server's `timeout 5`); past it → 408. */
   commandTimeoutMs?: number;
   /** Quirk: the first N polls of a freshly submitted job answer 404 `Job not found.` (default 0). */
   jobNotFoundPolls?: number;
@@ -222,7 +222,7 @@ class DoubleState {
       { path: posix.dirname(home), dataType: 'users', defaultWorkDir: true },
     ];
     const env = options.slurmEnv ?? process.env;
-    this.slurm = new SlurmCluster({ env, commandTimeoutMs: options.commandTimeoutMs ?? 30_000 });
+    this.slurm = new SlurmCluster({ env, commandTimeoutMs: options.commandTimeoutMs ?? 5_000 });
     this.files = new DoubleFiles({
       user: (uid) => (String(uid) === this.identity.uid ? this.user : String(uid)),
       group: (gid) => this.names.get(String(gid)) ?? String(gid),
@@ -481,8 +481,9 @@ class DoubleState {
       name: `/status/{system}/${name}`,
       pattern: new RegExp(`^/status/${sys}/${name}$`),
       handler: async (ctx) => {
+        // The system is checked by a dependency, before the handler's own error mapping: a plain 404.
+        this.requireSystem(ctx.params[0]!);
         try {
-          this.requireSystem(ctx.params[0]!);
           return await handler(ctx);
         } catch (error) {
           // Status endpoints re-wrap every failure as a 500 with the inner status as a prefix.

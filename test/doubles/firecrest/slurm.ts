@@ -178,7 +178,8 @@ export class SlurmCluster {
       options.scriptPath ? undefined : (options.script ?? ''),
       runEnv,
     );
-    if (result.exitCode !== 0 || /error:/.test(result.stderr)) {
+    // Only the exit status decides: sbatch may print `error:` lines and still queue the job (201).
+    if (result.exitCode !== 0) {
       if (QOS_LIMIT.test(result.stderr)) {
         throw new HttpFailure(
           403,
