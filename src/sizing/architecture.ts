@@ -95,10 +95,14 @@ function asObject(value: unknown): Json | undefined {
   return value && typeof value === 'object' && !Array.isArray(value) ? (value as Json) : undefined;
 }
 
+/** No fact of a real config comes near this (rope_theta is the largest, ~1e8); beyond it estimates overflow. */
+const MAX_CONFIG_NUMBER = 1e12;
+
 function firstNumber(config: Json, keys: readonly string[]): number | undefined {
   for (const key of keys) {
     const value = config[key];
-    if (typeof value === 'number' && Number.isFinite(value)) return value;
+    if (typeof value === 'number' && Number.isFinite(value) && Math.abs(value) <= MAX_CONFIG_NUMBER)
+      return value;
   }
   return undefined;
 }

@@ -165,6 +165,21 @@ describe('server-local files named by tool inputs', () => {
     expect(await scriptsOf(client, rendered)).toContain(MARKER);
   });
 
+  it('a config.json with absurd numbers is refused as such, not reported as a bug', async () => {
+    const dir = join(harness.dir, 'absurd');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...LLAMA_CONFIG, hidden_size: 1e300 }));
+    const result = await client.callTool({ name: 'size_model', arguments: { model: dir, gpu: 'H100' } });
+    expectToolError(result, 'INVALID_ARGUMENT');
+    expect(textOf(result)).toMatch(/hidden_size/);
+    const huge = await client.callTool({
+      name: 'size_model',
+      arguments: { model: dir, gpu: 'H100', parameter_count: 1e308 },
+    });
+    expectToolError(huge, 'INVALID_ARGUMENT');
+    expect(textOf(huge)).toMatch(/parameter_count/);
+  });
+
   it('remote (HTTP) clients may name no file of the server, unless under a directory the operator allowed', async () => {
     const allowed = join(harness.dir, 'shared');
     const outside = join(harness.dir, 'private');
