@@ -50,7 +50,8 @@ describeOnCluster('FirecREST double corrections', () => {
   });
 
   it('a slow sbatch answers 408 after queueing the job, and the backend finds that one job by its tag', async () => {
-    const double = await startDouble({ slurmEnv: sbatchWrapper('sleep 3'), commandTimeoutMs: 1000 });
+    // The double's default limit is the real server's 5 s.
+    const double = await startDouble({ slurmEnv: sbatchWrapper('sleep 6') });
     const backend = backendFor(double);
     try {
       const workingDir = await backend.workingDir();
