@@ -33,7 +33,12 @@ export const SizeModelInput = z.strictObject({
   kv_cache_dtype: KvCacheDtypeInput.optional(),
   max_nodes: z.number().int().positive().max(256).optional().describe('Largest replica. Default 16'),
   // 10^15 parameters is far beyond any model; larger numbers overflow the memory estimate.
-  parameter_count: z.number().positive().max(1e15).optional().describe('From the model card, over the estimate'),
+  parameter_count: z
+    .number()
+    .positive()
+    .max(1e15)
+    .optional()
+    .describe('From the model card, over the estimate'),
   speculative_decoding: z.boolean().optional().describe('EAGLE/MTP on'),
 });
 export type SizeModelInput = z.infer<typeof SizeModelInput>;

@@ -332,11 +332,10 @@ export class FirecrestClient {
       `FirecREST at ${new URL(this.baseUrl).host} serves no system named '${system}' (HTTP 404: ${response.message}).`,
       {
         hint: 'Set the FirecREST system name in the system profile (scheduler.system) to one the gateway lists at /status/systems, or check SML_FIRECREST_URL.',
-        details: {
-          ...this.details(spec, response.status),
-          serverMessage: response.message,
-          isAmbiguous: false,
-        },
+        details: this.details(spec),
+        httpStatus: response.status,
+        serverMessage: response.message,
+        isAmbiguous: false,
       },
     );
   }
