@@ -13,6 +13,7 @@ import {
   SGLANG_DIST_INIT_PORT,
 } from '../src/domain/layout.js';
 import { SmlError } from '../src/errors.js';
+import { quoteShellExpanding } from '../src/shell.js';
 import { blocks, exportLine, heredocWrite, q, qa } from './script.js';
 
 /**
@@ -76,12 +77,30 @@ function frameworkExports(spec: LaunchSpec): string[] {
   return lines;
 }
 
-/** The environment file's [env] table: edf applies it itself; every other runtime exports it here. */
+/**
+ * The environment file's [env] table: edf applies it itself; every other runtime exports it here,
+ * with $NAME / ${NAME} expanded from the job's environment. Then the Hugging Face cache of a
+ * model downloaded from the Hub (HF_TOKEN comes from the job's environment, never from a script).
+ */
 function environmentExports(spec: LaunchSpec): string[] {
-  if (spec.containerRuntime === 'edf') return [];
-  const entries = Object.entries(spec.environment.env);
-  if (entries.length === 0) return [];
-  return ['# [env] of the environment file', ...entries.map(([name, value]) => exportLine(name, value))];
+  const lines: string[] = [];
+  const entries = spec.containerRuntime === 'edf' ? [] : Object.entries(spec.environment.env);
+  if (entries.length > 0) {
+    lines.push(
+      '# [env] of the environment file',
+      ...entries.map(([name, value]) => exportLine(name, value, { isExpanding: true })),
+    );
+  }
+  if (spec.huggingFace) {
+    lines.push(
+      `# ${spec.huggingFace.repoId} is downloaded from the Hugging Face Hub into HF_HOME.`,
+      spec.huggingFace.home === undefined
+        ? 'export HF_HOME="${HF_HOME:-${SCRATCH:-$HOME/.cache}/huggingface}"'
+        : exportLine('HF_HOME', spec.huggingFace.home, { isExpanding: true }),
+      'mkdir -p "$HF_HOME"',
+    );
+  }
+  return lines;
 }
 
 function rankPrologue(spec: LaunchSpec, role: string, argNames: string[]): string {
@@ -219,15 +238,29 @@ function renderRouter(spec: LaunchSpec): string {
       '  done',
       'done',
     ].join('\n'),
-    PRE_LAUNCH,
+    // Pre-launch commands prepare the engines' nodes; the router step does not run them (as SML).
     runEngine(spec, 'router "$@"', 'router $*', String(spec.router.port)),
   )}\n`;
+}
+
+/**
+ * Engine arguments as bash words: $NAME / ${NAME} expand from the job's environment (checked at
+ * planning: no command substitution can be in them); the served model name stays literal.
+ */
+function quoteEngineArgs(args: readonly string[]): string {
+  return args
+    .map((arg, i) =>
+      args[i - 1] === '--served-model-name' || arg.startsWith('--served-model-name=')
+        ? q(arg)
+        : quoteShellExpanding(arg),
+    )
+    .join(' ');
 }
 
 /** The engine command lines, one per role; dynamic values arrive as arguments. */
 function renderEngine(spec: LaunchSpec): string {
   const { nodesPerReplica, gpusPerNode } = spec.topology;
-  const args = qa(spec.engineArgs);
+  const args = quoteEngineArgs(spec.engineArgs);
   const isMultiNode = nodesPerReplica > 1;
   const cases: string[] = [];
   if (spec.framework === 'sglang') {
@@ -238,7 +271,7 @@ function renderEngine(spec: LaunchSpec): string {
         '  head)',
         ...(isMultiNode ? ['    replica_head_ip="$2"'] : []),
         '    port="$3"',
-        `    exec python3 -m sglang.launch_server ${isMultiNode ? `${dist('0')} ` : ''}--port "$port" ${args}`,
+        `    run_engine python3 -m sglang.launch_server ${isMultiNode ? `${dist('0')} ` : ''}--port "$port" ${args}`,
         '    ;;',
       ].join('\n'),
     );
@@ -248,7 +281,7 @@ function renderEngine(spec: LaunchSpec): string {
           '  follower)',
           '    replica_head_ip="$2"',
           '    node_rank="$3"',
-          `    exec python3 -m sglang.launch_server ${dist('"$node_rank"')} --port ${ENGINE_BASE_PORT} ${args}`,
+          `    run_engine python3 -m sglang.launch_server ${dist('"$node_rank"')} --port ${ENGINE_BASE_PORT} ${args}`,
           '    ;;',
         ].join('\n'),
       );
@@ -258,14 +291,14 @@ function renderEngine(spec: LaunchSpec): string {
         [
           '  router)',
           '    shift',
-          `    exec python3 -m sglang_router.launch_router --host 0.0.0.0 --port ${spec.router.port} --worker-urls "$@"${spec.router.args.length ? ` ${qa(spec.router.args)}` : ''}`,
+          `    run_engine python3 -m sglang_router.launch_router --host 0.0.0.0 --port ${spec.router.port} --worker-urls "$@"${spec.router.args.length ? ` ${qa(spec.router.args)}` : ''}`,
           '    ;;',
         ].join('\n'),
       );
     }
   } else if (!isMultiNode) {
     cases.push(
-      ['  head)', '    port="$3"', `    exec vllm serve --port "$port" ${args}`, '    ;;'].join('\n'),
+      ['  head)', '    port="$3"', `    run_engine vllm serve --port "$port" ${args}`, '    ;;'].join('\n'),
     );
   } else {
     const expectedGpus = nodesPerReplica * gpusPerNode;
@@ -284,13 +317,13 @@ function renderEngine(spec: LaunchSpec): string {
         `      echo "sml-mcp: waiting for ${expectedGpus} GPUs in the Ray cluster"`,
         '      sleep 5',
         '    done',
-        `    exec vllm serve --distributed-executor-backend ray --port "$port" ${args}`,
+        `    run_engine vllm serve --distributed-executor-backend ray --port "$port" ${args}`,
         '    ;;',
       ].join('\n'),
       [
         '  follower)',
         '    replica_head_ip="$2"',
-        `    exec ray start --address="\${replica_head_ip}:${RAY_HEAD_PORT}" --num-gpus=${gpusPerNode} --block`,
+        `    run_engine ray start --address="\${replica_head_ip}:${RAY_HEAD_PORT}" --num-gpus=${gpusPerNode} --block`,
         '    ;;',
       ].join('\n'),
     );
@@ -299,6 +332,11 @@ function renderEngine(spec: LaunchSpec): string {
     '#!/bin/bash',
     '# sml-mcp engine command lines (staged so OpenTela runs them without re-splitting arguments).',
     'set -euo pipefail',
+    "# The full command line, variables expanded, goes to the replica log first (as SML's set -x did).",
+    'run_engine() {',
+    '  echo "sml-mcp: starting: $(printf \'%q \' "$@")"',
+    '  exec "$@"',
+    '}',
     'case "${1:-}" in',
     ...cases,
     '  *)',

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { quoteArgv, quoteShell } from '../src/shell.js';
+import { quoteArgv, quoteShell, quoteShellExpanding } from '../src/shell.js';
 
 /** Small builders for generated bash: every value goes through quoteShell (src/shell.ts). */
 
@@ -8,10 +8,13 @@ export const qa = quoteArgv;
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-/** `export NAME=value` with the value quoted; the name must be a plain variable name. */
-export function exportLine(name: string, value: string): string {
+/**
+ * `export NAME=value` with the value quoted; the name must be a plain variable name. With
+ * `isExpanding`, `$NAME` / `${NAME}` in the value expand at run time (see quoteShellExpanding).
+ */
+export function exportLine(name: string, value: string, options: { isExpanding?: boolean } = {}): string {
   if (!ENV_NAME.test(name)) throw new Error(`not a variable name: ${name}`);
-  return `export ${name}=${q(value)}`;
+  return `export ${name}=${options.isExpanding ? quoteShellExpanding(value) : q(value)}`;
 }
 
 /**

@@ -71,6 +71,16 @@ export function createJobService(
       localUser: () => userInfo().username,
       render,
       review: reviewRender,
+      configuredDefaults: () => ({
+        values: config.defaults,
+        sources: config.sources,
+        configPath: config.configPath,
+        telemetryOptOut: config.telemetryOptOut,
+      }),
+      huggingFaceToken: () => {
+        const env = config.credentialEnv();
+        return env.HF_TOKEN || env.HUGGING_FACE_HUB_TOKEN || undefined;
+      },
       version: PACKAGE_VERSION,
       localFiles: options.localFiles,
       renders,

@@ -9,6 +9,7 @@ import { registerLogsCommand } from './commands/logs.js';
 import { registerRenderCommand } from './commands/render.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerSizeCommand } from './commands/size.js';
+import { isSmlCommand, runSmlCommand } from './commands/sml.js';
 import { registerStatusCommand } from './commands/status.js';
 import { registerTopCommand } from './commands/top.js';
 import { PACKAGE_VERSION } from './server.js';
@@ -41,8 +42,21 @@ registerSizeCommand(program);
 registerCatalogCommands(program);
 registerConfigCommand(program);
 
+program.addHelpText(
+  'after',
+  `
+SML's launch commands (flags as in SML, read as its argparse reads them; run \`sml-mcp advanced --help\`):
+  advanced [SML advanced flags]        launch any model, environment and engine arguments; --output-script DIR renders only
+  preconfigured [SML preconfigured flags]  launch a catalog model with its tuned settings
+So \`alias sml=sml-mcp\` runs SML users' scripts.`,
+);
+
 try {
-  await program.parseAsync(process.argv);
+  // SML's commands take argparse-style flags (prefix abbreviations, values starting with '-'), which
+  // commander would read differently: they are parsed by server/commands/argparse.ts instead.
+  const command = process.argv[2];
+  if (isSmlCommand(command)) process.exitCode = await runSmlCommand(command, process.argv.slice(3));
+  else await program.parseAsync(process.argv);
 } catch (error) {
   // Commands report their own failures; this catches the rest (a bad config file…) without a stack.
   process.stderr.write(`sml-mcp: ${errorText(toSmlError(error))}\n`);

@@ -4,6 +4,7 @@ import { LIVE_VIEW_TOOL_META } from '../resources/live-view.js';
 import { parseJobUri } from '../resources/uris.js';
 import { toArgv } from '../src/domain/framework-args.js';
 import { LaunchRequest } from '../src/domain/launch-spec.js';
+import { describeSlurmSettings } from '../src/domain/slurm-settings.js';
 import { SmlError } from '../src/errors.js';
 import { type DryRunReview, LaunchResultView } from '../src/jobs/types.js';
 import type { ServerDeps } from '../src/services.js';
@@ -120,6 +121,7 @@ function describeLaunch(result: LaunchResultView): string {
       `Next: status with job_ids ${JSON.stringify(result.job_ids.slice(0, 1))} and wait_until "serving" (repeat while it times out; loading takes minutes).`,
     );
   }
+  lines.push(...describeSlurmSettings(result.slurm_settings), `Telemetry: ${result.telemetry.note}`);
   for (const warning of result.warnings) lines.push(`Warning: ${warning}`);
   return lines.join('\n');
 }

@@ -1,7 +1,7 @@
 import { createInterface } from 'node:readline/promises';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { type CallToolResult, ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
-import { type ConfigFlags, loadConfig } from '../../src/config/load.js';
+import { type ConfigFlags, loadConfig, type ResolvedConfig } from '../../src/config/load.js';
 import { logger } from '../../src/log.js';
 import { buildServerDeps } from '../build-deps.js';
 import { connectInProcessClient } from '../client.js';
@@ -24,6 +24,8 @@ export interface ToolCaller {
   /** The text of a resource (a dry run's script, a job's metrics snapshot). */
   read(uri: string, options?: { signal?: AbortSignal }): Promise<string>;
   close(): Promise<void>;
+  /** The configuration the tools run with (systems, defaults). */
+  config: ResolvedConfig;
 }
 
 /**
@@ -68,6 +70,7 @@ export async function openToolCaller(global: GlobalOptions): Promise<ToolCaller>
       return contents.map((item) => ('text' in item ? item.text : '')).join('');
     },
     close: () => client.close(),
+    config,
   };
 }
 

@@ -2,11 +2,12 @@ import { constants } from 'node:fs';
 import { chmod, lstat, mkdir, open, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { describeSlurmSettings } from '../../src/domain/slurm-settings.js';
 import { SmlError } from '../../src/errors.js';
 import type { LaunchResultView } from '../../src/jobs/types.js';
 import { launchTool } from '../../tools/launch.js';
+import type { ToolCaller } from './context.js';
 import { addSchemaOptions, schemaArguments } from './flags.js';
-import { launchDefaults } from './launch.js';
 import { printErr, printJson, printOut } from './print.js';
 import { runCommand } from './run.js';
 
@@ -32,26 +33,42 @@ export function registerRenderCommand(program: Command): void {
   ]);
   command.action(async (options: Record<string, unknown>) =>
     runCommand(program, async (tools, global) => {
-      const args = { ...schemaArguments(options, SHAPE), ...launchDefaults(global), dry_run: true };
+      const args = { ...schemaArguments(options, SHAPE), dry_run: true };
       const { structured } = await tools.call<LaunchResultView>('launch', args);
-      const dir = resolve(String(options.out));
-      // master.sh first: it is what would be submitted; the rest is what it extracts.
-      const links = [...(structured.review?.scripts ?? [])].sort(
-        (a, b) =>
-          Number(b.name === 'master.sh') - Number(a.name === 'master.sh') || a.name.localeCompare(b.name),
-      );
-      const names = links.map((link) => link.name);
-      const texts = await Promise.all(links.map((link) => tools.read(link.uri)));
-      await writeScripts(
-        dir,
-        names.map((name, i) => [name, texts[i]!] as const),
+      const { dir, names } = await writeRenderedScripts(
+        tools,
+        structured,
+        String(options.out),
         options.force === true,
       );
+      for (const line of describeSlurmSettings(structured.slurm_settings)) printErr(line);
       for (const warning of structured.warnings) printErr(`warning: ${warning}`);
       if (global.json) printJson({ out: dir, files: names, served_model_name: structured.served_model_name });
       else printOut([`Wrote ${names.length} file(s) to ${dir}:`, ...names.map((n) => `  ${n}`)].join('\n'));
     }),
   );
+}
+
+/** Fetch a dry run's rendered scripts and write them into `dir`, master.sh first; their names. */
+export async function writeRenderedScripts(
+  tools: ToolCaller,
+  result: LaunchResultView,
+  out: string,
+  isForced: boolean,
+): Promise<{ dir: string; names: string[] }> {
+  const dir = resolve(out);
+  // master.sh first: it is what would be submitted; the rest is what it extracts.
+  const links = [...(result.review?.scripts ?? [])].sort(
+    (a, b) => Number(b.name === 'master.sh') - Number(a.name === 'master.sh') || a.name.localeCompare(b.name),
+  );
+  const names = links.map((link) => link.name);
+  const texts = await Promise.all(links.map((link) => tools.read(link.uri)));
+  await writeScripts(
+    dir,
+    names.map((name, i) => [name, texts[i]!] as const),
+    isForced,
+  );
+  return { dir, names };
 }
 
 /**

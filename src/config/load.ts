@@ -58,6 +58,8 @@ export interface ResolvedConfig {
   http: HttpSettings;
   /** True when a default system is set (a flag, SML_SYSTEM or the file): cluster tools can run. */
   isClusterConfigured: boolean;
+  /** Set when telemetry is switched off by SML_TELEMETRY or the config file: where. */
+  telemetryOptOut?: string;
   /** Problems worth telling the user at start (unknown default system, …). Never secrets. */
   warnings: string[];
   /** Replaces every known secret value in a text. */
@@ -162,7 +164,15 @@ export function loadConfig(options: LoadConfigOptions = {}): ResolvedConfig {
   }
 
   const http = file?.http ?? {};
+  const telemetryEnv = env.SML_TELEMETRY?.trim().toLowerCase();
+  const telemetryOptOut =
+    telemetryEnv && ['0', 'false', 'no', 'off'].includes(telemetryEnv)
+      ? `SML_TELEMETRY=${env.SML_TELEMETRY}`
+      : file?.defaults?.telemetry === false
+        ? `defaults.telemetry: false in ${configPath}`
+        : undefined;
   return {
+    telemetryOptOut,
     configDir,
     configPath,
     hasConfigFile: file !== undefined,

@@ -25,6 +25,12 @@ export const DefaultsSection = z
       .min(1)
       .optional()
       .describe('SLURM reservation (env SML_RESERVATION wins over this)'),
+    telemetry: z
+      .boolean()
+      .optional()
+      .describe(
+        "false: jobs do not post SML's launch record to the system's telemetry endpoint (env SML_TELEMETRY=0 also switches it off)",
+      ),
   })
   .describe('Defaults for launches; command-line flags win over environment variables, which win over these');
 export type DefaultsSection = z.infer<typeof DefaultsSection>;

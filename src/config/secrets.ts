@@ -13,6 +13,8 @@ export const SECRET_ENV_NAMES = [
   'SML_FIRECREST_CLIENT_SECRET',
   'SML_FIRECREST_API_KEY',
   'SML_SWISSAI_RESEARCH_API_KEY',
+  'HF_TOKEN',
+  'HUGGING_FACE_HUB_TOKEN',
 ] as const;
 
 /** Any other SML_* variable whose name ends like this is treated as a secret too. */

@@ -5,10 +5,22 @@ import { SmlError } from '../errors.js';
 import { type ChainJobPlan, planChain } from './chain.js';
 import { formatDuration, parseDuration } from './duration.js';
 import { Framework } from './framework.js';
-import { assertNoManagedOptions, hasOption, toArgv } from './framework-args.js';
+import {
+  assertNoManagedOptions,
+  assertRunTimeVariablesOnly,
+  hasOption,
+  takeSmlEngineOptions,
+  toArgv,
+} from './framework-args.js';
 import { makeJobName, makeJobTag } from './job-name.js';
-import { computeTopology, logFilesOf, placeReplicas, ROUTER_PORT } from './layout.js';
+import { computeTopology, ENGINE_BASE_PORT, logFilesOf, placeReplicas, ROUTER_PORT } from './layout.js';
 import { resolveServedModelName } from './served-name.js';
+import {
+  type ClusterAccount,
+  type ConfiguredDefaults,
+  resolveSlurmSettings,
+  type SlurmSettings,
+} from './slurm-settings.js';
 import { ContainerRuntime, type SystemProfile } from './system.js';
 
 /**
@@ -27,6 +39,18 @@ const slurmName = (what: string) =>
 
 const ArgvOrString = z.union([z.string(), z.array(z.string())]);
 
+const HF_REPO_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*\/[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+/** `org/name` as on the Hugging Face Hub (no absolute path, no `..`). */
+export function isHuggingFaceRepoId(value: string): boolean {
+  return HF_REPO_ID.test(value) && !value.includes('..');
+}
+
+/** Where a model can be: an absolute path, a path under a run-time variable, or a Hub repo id. */
+function isModelLocation(value: string): boolean {
+  return value.startsWith('/') || /^\$\{?[A-Za-z_]/.test(value) || isHuggingFaceRepoId(value);
+}
+
 export const LaunchRequest = z.strictObject({
   model: z
     .string()
@@ -35,19 +59,29 @@ export const LaunchRequest = z.strictObject({
     .describe('Catalog id (list_models), e.g. swiss-ai/Apertus-8B-Instruct-2509; or give model_path'),
   model_path: z
     .string()
-    .startsWith('/', 'model_path must be an absolute path on the cluster')
+    .refine(isModelLocation, {
+      error: (issue) =>
+        `model_path '${String(issue.input)}' is neither an absolute path on the cluster, a path starting with a variable ($SCRATCH/…), nor a Hugging Face repo id (org/name)`,
+    })
     .optional()
-    .describe('Cluster path of a Hugging Face model folder (then framework, served_model_name too)'),
+    .describe(
+      'Cluster folder of a Hugging Face model (may start with $SCRATCH/…), or a Hub repo id org/name the engine downloads (HF_TOKEN passed out of band). Then framework too',
+    ),
+  hf_home: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('HF cache for Hub downloads ($VAR allowed). Default: $HF_HOME, else $SCRATCH/huggingface'),
   served_model_name: z
     .string()
     .min(1)
     .optional()
-    .describe('"model" of API requests (gets a <user>/ prefix). Default: the catalog id'),
+    .describe('"model" of API requests (gets a <user>/ prefix). Default: the catalog or Hub repo id'),
   framework: Framework.optional().describe("Default: the catalog's"),
   system: z.string().min(1).optional().describe('See list_systems. Default: the configured one'),
-  partition: slurmName('partition').describe('SLURM partition'),
-  account: slurmName('account').describe('SLURM account charged'),
-  reservation: slurmName('reservation').describe('SLURM reservation'),
+  partition: slurmName('partition').describe('Default: SML_PARTITION, config file, system'),
+  account: slurmName('account').describe('Charged. Default: SML_ACCOUNT, config file, your default'),
+  reservation: slurmName('reservation').describe('Default: SML_RESERVATION, config file, none'),
   replicas: z.number().int().min(1).max(256).default(1).describe('Copies serving in parallel. Default 1'),
   nodes_per_replica: z.number().int().min(1).max(64).optional().describe("Default: the catalog's, else 1"),
   gpus_per_replica: z
@@ -59,16 +93,16 @@ export const LaunchRequest = z.strictObject({
     .describe('Fewer than a node has: replicas share nodes. Default: whole nodes'),
   time: z
     .string()
-    .default('02:00:00')
-    .describe('HH:MM:SS, D-HH:MM:SS or minutes; over max_job_time needs consecutive. Default 02:00:00'),
+    .optional()
+    .describe(
+      'HH:MM:SS, D-HH:MM:SS or minutes; over max_job_time needs consecutive. Default 03:00:00 (catalog), else 02:00:00',
+    ),
   consecutive: z.boolean().default(false).describe('Chain jobs past the per-job time cap'),
   max_job_time: z.string().optional().describe("Each chained job's time. Default: the cap"),
-  handover_time: z
-    .string()
-    .optional()
-    .describe('Overlap of chained jobs. Default 03:00:00, ≤ max_job_time/4'),
+  handover_time: z.string().optional().describe('Overlap of chained jobs. Default 03:00:00 (as SML)'),
   framework_args: ArgvOrString.optional().describe(
-    "Engine args (string or array) after the catalog's; not --port, --model",
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: ${NAME} is the bash form users write
+    "Engine args (string or array) after the catalog's. $NAME/${NAME} expand on the node, $(…) is refused. As SML: --model/--model-path name the model, --port 8080 is dropped",
   ),
   pre_launch_cmds: z.string().optional().describe('bash run before the engine on each node'),
   environment: z
@@ -90,7 +124,15 @@ export const LaunchRequest = z.strictObject({
   dev: z.boolean().default(false).describe('OpenTela dev mesh'),
   disable_dcgm_exporter: z.boolean().default(false).describe('No DCGM GPU-metrics exporter'),
   disable_metrics: z.boolean().default(false).describe('No metrics agent (vmagent)'),
-  telemetry_endpoint: z.string().url().optional().describe('URL told of each job at start (no secrets)'),
+  telemetry_endpoint: z
+    .string()
+    .url()
+    .optional()
+    .describe("Where each job posts SML's launch record (no secrets). Default: the system's"),
+  disable_telemetry: z
+    .boolean()
+    .default(false)
+    .describe('Post no launch record (also SML_TELEMETRY=0, defaults.telemetry: false)'),
   health_check_interval_s: z.number().int().min(5).max(600).default(30).describe('Default 30'),
   replica_restarts: z
     .number()
@@ -140,6 +182,14 @@ export const LaunchSpec = z.object({
   }),
   framework: Framework,
   model: z.object({ id: z.string().optional(), path: z.string() }),
+  /** Set when the engine downloads the model from the Hugging Face Hub (model path is a repo id). */
+  huggingFace: z
+    .object({
+      repoId: z.string(),
+      /** HF_HOME as a bash word value (may use $VAR); undefined = the default chain. */
+      home: z.string().optional(),
+    })
+    .optional(),
   servedModelName: z.string(),
   servedModelAliases: z.array(z.string()),
   /** Engine arguments after the entry point and `--port`: --model, --served-model-name, --host, then the user's. */
@@ -189,8 +239,10 @@ export interface LaunchContext {
   system: SystemProfile;
   /** The cluster user submitting (namespaces the served name). */
   user: string;
-  /** Account used when the request names none. */
-  defaultAccount?: string;
+  /** Launch defaults of the configuration (flags, SML_* environment, config file). */
+  configured?: ConfiguredDefaults;
+  /** The user's account as the cluster reports it; undefined when the cluster was not asked (dry run). */
+  clusterAccount?: ClusterAccount;
   environment: ResolvedEnvironment;
   /** The catalog entry of `request.model` (see catalogEntryFor). */
   catalogEntry?: CatalogEntry;
@@ -203,9 +255,31 @@ export interface LaunchContext {
 export interface LaunchPlan {
   specs: LaunchSpec[];
   warnings: string[];
+  /** Partition, account and reservation of every job, with where each came from. */
+  slurmSettings: SlurmSettings;
+  /** Whether the jobs post the launch record, where, and how to opt out. */
+  telemetry: TelemetryView;
+}
+
+export interface TelemetryView {
+  endpoint: string | null;
+  note: string;
 }
 
 const DEFAULT_HANDOVER_SECONDS = 3 * 3600;
+
+/**
+ * SML's handover default: 03:00:00 (it must be shorter than max_job_time). Only when a chain is
+ * asked for with a per-job cap of 3 h or less, a quarter of the cap is used instead, said so.
+ */
+function defaultHandoverSeconds(maxJobSeconds: number, isConsecutive: boolean, warnings: string[]): number {
+  if (DEFAULT_HANDOVER_SECONDS < maxJobSeconds || !isConsecutive) return DEFAULT_HANDOVER_SECONDS;
+  const quarter = Math.max(60, Math.floor(maxJobSeconds / 4 / 60) * 60);
+  warnings.push(
+    `handover_time defaults to 03:00:00, which does not fit max_job_time ${formatDuration(maxJobSeconds)}; using ${formatDuration(quarter)} (a quarter). Set handover_time to choose.`,
+  );
+  return quarter;
+}
 
 /** The catalog entry a request names, or undefined for a launch by model path only. */
 export function catalogEntryFor(
@@ -248,10 +322,14 @@ function invalid(message: string, hint: string): SmlError {
 export function buildLaunchSpecs(request: LaunchRequest, context: LaunchContext): LaunchPlan {
   const { system, catalogEntry: entry } = context;
   const warnings: string[] = [];
-  if (request.model === undefined && request.model_path === undefined) {
+  if (
+    request.model === undefined &&
+    request.model_path === undefined &&
+    toArgv(request.framework_args).length === 0
+  ) {
     throw invalid(
       'Nothing to launch: neither model nor model_path is given.',
-      'Give a catalog model (list_models) or a model_path with framework and served_model_name.',
+      'Give a catalog model (list_models), or a model_path (cluster folder or Hugging Face repo id) with framework.',
     );
   }
   if (request.model !== undefined && entry === undefined) {
@@ -304,28 +382,53 @@ export function buildLaunchSpecs(request: LaunchRequest, context: LaunchContext)
     }
   }
 
-  // Model, served name, engine args
-  const userArgs = [
-    ...toArgv(entry?.framework_args, 'catalog framework_args'),
-    ...toArgv(request.framework_args),
-  ];
+  // Model, served name, engine args (SML's meanings of --model/--model-path/--port taken out first)
+  const requestArgs = toArgv(request.framework_args);
+  assertRunTimeVariablesOnly(requestArgs, 'framework_args');
+  const sml = takeSmlEngineOptions(requestArgs, framework, topology.isPacked ? undefined : ENGINE_BASE_PORT);
+  warnings.push(...sml.warnings);
+  if (sml.model !== undefined && !isModelLocation(sml.model)) {
+    throw invalid(
+      `framework_args names the model '${sml.model}', which is neither an absolute path, a path starting with a variable, nor a Hugging Face repo id.`,
+      'Give an absolute path on the cluster or a repo id such as org/name.',
+    );
+  }
+  if (sml.model !== undefined && request.model_path !== undefined && sml.model !== request.model_path) {
+    throw invalid(
+      `model_path is '${request.model_path}' but framework_args names the model '${sml.model}'.`,
+      'Name the model once: drop --model/--model-path from framework_args, or drop model_path.',
+    );
+  }
+  const givenModelPath = request.model_path ?? sml.model;
+  if (request.model === undefined && givenModelPath === undefined) {
+    throw invalid(
+      'Nothing to launch: neither model, model_path nor a --model in framework_args is given.',
+      'Give a catalog model (list_models), or a model_path (cluster folder or Hugging Face repo id) with framework.',
+    );
+  }
+  const userArgs = [...toArgv(entry?.framework_args, 'catalog framework_args'), ...sml.argv];
   assertNoManagedOptions(userArgs, nodesPerReplica);
+  const modelPath = givenModelPath ?? entry?.model_path ?? `${system.modelRegistry}/${entry!.model}`;
+  const isHubDownload = isHuggingFaceRepoId(modelPath);
+  assertRunTimeVariablesOnly([modelPath], 'model_path');
+  if (request.hf_home !== undefined) assertRunTimeVariablesOnly([request.hf_home], 'hf_home');
   const served = resolveServedModelName({
     explicit: request.served_model_name,
     argv: userArgs,
-    fallback: entry?.model,
+    fallback: entry?.model ?? (isHubDownload ? modelPath : undefined),
     user: context.user,
     framework,
   });
-  const modelPath = request.model_path ?? entry?.model_path ?? `${system.modelRegistry}/${entry!.model}`;
   const engineArgs = ['--model', modelPath, ...served.argv];
   if (!hasOption(engineArgs, '--host')) engineArgs.splice(2, 0, '--host', '0.0.0.0');
   const preLaunchCommands = [entry?.pre_launch_cmds ?? '', request.pre_launch_cmds ?? '']
     .filter((c) => c.trim() !== '')
     .join('\n');
 
-  // Time and chain
-  const totalSeconds = parseDuration(request.time, 'time');
+  // Time and chain (SML: 03:00:00 for a catalog launch, 02:00:00 for an advanced one)
+  const time =
+    request.time ?? (request.model !== undefined && givenModelPath === undefined ? '03:00:00' : '02:00:00');
+  const totalSeconds = parseDuration(time, 'time');
   const systemCap = parseDuration(system.maxJobTime, 'max_job_time');
   const maxJobSeconds = request.max_job_time
     ? parseDuration(request.max_job_time, 'max_job_time')
@@ -337,7 +440,7 @@ export function buildLaunchSpecs(request: LaunchRequest, context: LaunchContext)
   }
   const handoverSeconds = request.handover_time
     ? parseDuration(request.handover_time, 'handover_time')
-    : Math.min(DEFAULT_HANDOVER_SECONDS, Math.floor(maxJobSeconds / 4 / 60) * 60);
+    : defaultHandoverSeconds(maxJobSeconds, request.consecutive, warnings);
   const chain = planChain({
     totalSeconds,
     maxJobSeconds,
@@ -367,7 +470,12 @@ export function buildLaunchSpecs(request: LaunchRequest, context: LaunchContext)
 
   // Metrics and telemetry
   const isMetricsEnabled = !request.disable_metrics && system.metrics !== undefined;
-  const telemetryEndpoint = request.telemetry_endpoint ?? system.telemetryEndpoint;
+  const telemetryOptOut = request.disable_telemetry
+    ? 'disable_telemetry'
+    : context.configured?.telemetryOptOut;
+  const telemetryEndpoint = telemetryOptOut
+    ? undefined
+    : (request.telemetry_endpoint ?? system.telemetryEndpoint);
 
   const env = context.environment.file;
   if (system.containerRuntime !== 'none' && !env.image) {
@@ -375,6 +483,10 @@ export function buildLaunchSpecs(request: LaunchRequest, context: LaunchContext)
       `Environment ${context.environment.clusterPath} names no image, but ${system.name} runs replicas in containers (${system.containerRuntime}).`,
       'Add image = "..." to the environment file, or choose another environment.',
     );
+  }
+  // edf applies [env] itself; other runtimes export it from the rank scripts, expanding $NAME only.
+  if (system.containerRuntime !== 'edf') {
+    assertRunTimeVariablesOnly(Object.values(env.env), `[env] of ${context.environment.clusterPath}`);
   }
   if (system.containerRuntime === 'pyxis') {
     for (const mount of env.mounts) {
@@ -386,11 +498,14 @@ export function buildLaunchSpecs(request: LaunchRequest, context: LaunchContext)
       }
     }
   }
-  const account = request.account ?? context.defaultAccount;
-  if (account !== undefined && !SLURM_NAME.test(account)) {
-    throw invalid(`Default account '${account}' has unexpected characters.`, 'Set account explicitly.');
-  }
-  const partition = request.partition ?? system.partition;
+  const resolved = resolveSlurmSettings({
+    request,
+    configured: context.configured,
+    system,
+    clusterAccount: context.clusterAccount,
+  });
+  warnings.push(...resolved.warnings);
+  const { partition, account, reservation } = resolved.settings;
 
   const specs = chain.jobs.map(
     (job: ChainJobPlan): LaunchSpec => ({
@@ -402,9 +517,9 @@ export function buildLaunchSpecs(request: LaunchRequest, context: LaunchContext)
       containerRuntime: system.containerRuntime,
       gpuVendor: system.gpu.vendor,
       slurm: {
-        partition,
-        account,
-        reservation: request.reservation,
+        partition: partition.value ?? undefined,
+        account: account.value ?? undefined,
+        reservation: reservation.value ?? undefined,
         timeLimit: job.timeLimit,
         timeLimitSeconds: job.timeLimitSeconds,
       },
@@ -417,6 +532,7 @@ export function buildLaunchSpecs(request: LaunchRequest, context: LaunchContext)
       },
       framework,
       model: { id: entry?.model, path: modelPath },
+      huggingFace: isHubDownload ? { repoId: modelPath, home: request.hf_home } : undefined,
       servedModelName: served.servedModelName,
       servedModelAliases: served.aliases,
       engineArgs,
@@ -454,7 +570,18 @@ export function buildLaunchSpecs(request: LaunchRequest, context: LaunchContext)
       version: context.version ?? '0.0.0',
     }),
   );
-  return { specs, warnings };
+  const telemetry = telemetryEndpoint
+    ? {
+        endpoint: telemetryEndpoint,
+        note: `Each job posts SML's launch record (no secrets) to ${telemetryEndpoint} when it starts; opt out with disable_telemetry (CLI --no-telemetry), SML_TELEMETRY=0 or defaults.telemetry: false.`,
+      }
+    : {
+        endpoint: null,
+        note: telemetryOptOut
+          ? `Not sent (${telemetryOptOut}).`
+          : `Not sent: ${system.name} has no telemetry endpoint.`,
+      };
+  return { specs, warnings, slurmSettings: resolved.settings, telemetry };
 }
 
 /** Job `spec` of a chain, now that its predecessor has a SLURM job id. */

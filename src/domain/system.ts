@@ -51,8 +51,12 @@ export const SystemProfile = z.object({
   gpu: GpuInfo,
   cpuArch: z.enum(['aarch64', 'x86_64']),
   containerRuntime: ContainerRuntime,
-  /** Default partition when none is configured. */
+  /** Partition used when neither the launch, a flag, SML_PARTITION nor the config file's defaults name one. */
   partition: z.string().optional(),
+  /** Account used when none is configured; else your default account as the cluster reports it. */
+  account: z.string().optional(),
+  /** Reservation used when none is configured; default none. */
+  reservation: z.string().optional(),
   /** Per-job wall-time cap of the cluster (longer serving uses a chain of jobs). */
   maxJobTime: z.string().default('12:00:00'),
   /** Where catalog models live on the cluster: `<registry>/<vendor>/<model>`. */
@@ -76,7 +80,7 @@ export const SystemProfile = z.object({
       remoteWriteUrl: z.string().url(),
     })
     .optional(),
-  /** Telemetry endpoint receiving one JSON POST per job; off unless configured. */
+  /** Endpoint receiving SML's launch record (one JSON POST per job); SML's for the CSCS systems. */
   telemetryEndpoint: z.string().url().optional(),
 });
 export type SystemProfile = z.infer<typeof SystemProfile>;
@@ -99,6 +103,8 @@ const CSCS_FIRECREST = {
 };
 const CSCS_REGISTRY = '/capstor/store/cscs/swissai/infra01/hf_models/models';
 const CSCS_GATEWAY = 'https://api.swissai.svc.cscs.ch';
+/** Where SML posts its launch record from every job (opt out: disable_telemetry, SML_TELEMETRY=0). */
+const CSCS_TELEMETRY = 'https://sml-dev.swissai.svc.cscs.ch/launches';
 
 /** Root of the local test cluster's software and model registry (test/cluster/up.sh installs it). */
 export const LOCAL_CLUSTER_ROOT = '/opt/sml-local';
@@ -117,6 +123,7 @@ const BUILT_IN_INPUTS: SystemProfileInput[] = [
     gatewayUrl: CSCS_GATEWAY,
     opentela: CSCS_OPENTELA,
     metrics: CSCS_METRICS,
+    telemetryEndpoint: CSCS_TELEMETRY,
   },
   {
     name: 'bristen',
@@ -131,6 +138,7 @@ const BUILT_IN_INPUTS: SystemProfileInput[] = [
     gatewayUrl: CSCS_GATEWAY,
     opentela: CSCS_OPENTELA,
     metrics: CSCS_METRICS,
+    telemetryEndpoint: CSCS_TELEMETRY,
   },
   {
     name: 'beverin',
@@ -139,12 +147,14 @@ const BUILT_IN_INPUTS: SystemProfileInput[] = [
     gpu: { model: 'MI300A', memoryGiB: 128, perNode: 4, vendor: 'amd' },
     cpuArch: 'x86_64',
     containerRuntime: 'edf',
-    partition: 'normal',
+    // The partition SML's beverin examples submit to (Beverin has no `normal` partition).
+    partition: 'mi300',
     modelRegistry: CSCS_REGISTRY,
     defaultEnvironments: { sglang: 'sglang_rocm.toml', vllm: 'vllm_rocm.toml' },
     gatewayUrl: CSCS_GATEWAY,
     opentela: CSCS_OPENTELA,
     metrics: CSCS_METRICS,
+    telemetryEndpoint: CSCS_TELEMETRY,
   },
   {
     name: 'local',

@@ -25,6 +25,7 @@ import {
   type LaunchSpec,
   type ResolvedEnvironment,
 } from '../domain/launch-spec.js';
+import type { ConfiguredDefaults, SlurmSettings } from '../domain/slurm-settings.js';
 import type { SystemProfile } from '../domain/system.js';
 import { SmlError, toSmlError } from '../errors.js';
 import { logger } from '../log.js';
@@ -50,6 +51,10 @@ export interface LauncherDeps {
   render(spec: LaunchSpec): { 'master.sh': string };
   /** What a dry run shows for review (sbatch/review.ts, injected too), read from the rendered scripts. */
   review(spec: LaunchSpec, scripts: Readonly<Record<string, string>>): RenderReview;
+  /** Partition/account/reservation defaults of the configuration (flags, SML_* env, config file). */
+  configuredDefaults?: () => ConfiguredDefaults;
+  /** The Hugging Face token of the environment (or secrets file), for jobs that download from the Hub. */
+  huggingFaceToken?: () => string | undefined;
   version: string;
   /** Which files of this machine `environment` may name (default: any, for the local user). */
   localFiles?: LocalFilePolicy;
@@ -95,6 +100,7 @@ export class Launcher {
       const plan = buildLaunchSpecs(request, {
         system,
         user: this.deps.localUser(),
+        configured: this.deps.configuredDefaults?.(),
         environment,
         catalogEntry: entry,
         launchId,
@@ -121,6 +127,8 @@ export class Launcher {
           runs: describeRuns(spec),
         })),
         review: { ...this.deps.review(head, scripts), scripts: scriptLinks },
+        slurm_settings: plan.slurmSettings,
+        telemetry: plan.telemetry,
         warnings: plan.warnings,
         replayed: false,
       };
@@ -140,7 +148,12 @@ export class Launcher {
     const plan = buildLaunchSpecs(request, {
       system,
       user: identity.user,
-      defaultAccount: identity.defaultAccount,
+      configured: this.deps.configuredDefaults?.(),
+      clusterAccount: {
+        name: identity.defaultAccount,
+        from: identity.accountSource,
+        problem: identity.accountProblem,
+      },
       environment,
       catalogEntry: entry,
       launchId,
@@ -168,6 +181,8 @@ export class Launcher {
         scripts: {},
         runs: describeRuns(spec),
       })),
+      slurm_settings: plan.slurmSettings,
+      telemetry: plan.telemetry,
       warnings: plan.warnings,
       owner: currentOwner(),
     };
@@ -197,6 +212,8 @@ export class Launcher {
         }
 
         const submitted: string[] = [];
+        const token = head.huggingFace ? this.deps.huggingFaceToken?.() : undefined;
+        const secretEnv = token ? { HF_TOKEN: token } : undefined;
         for (const planned of plan.specs) {
           const previousJobId = submitted.at(-1);
           const spec = previousJobId === undefined ? planned : bindPreviousJob(planned, previousJobId);
@@ -213,6 +230,7 @@ export class Launcher {
             scriptPath: `${workingDir}/${spec.jobName}_${spec.chain.index}.sh`,
             workingDir,
             tag: spec.jobTag,
+            secretEnv,
           };
           const jobId = await this.submitJob(
             scheduler,
@@ -396,6 +414,8 @@ export class Launcher {
           ]
         : [],
       schedule: record.jobs.flatMap((j) => (j.job_id ? [{ job_id: j.job_id, runs: j.runs }] : [])),
+      slurm_settings: record.slurm_settings ?? slurmSettingsOfSpec(record.spec),
+      telemetry: record.telemetry ?? { endpoint: null, note: 'Not recorded by the version that launched.' },
       warnings: record.warnings,
       replayed,
     };
@@ -478,4 +498,19 @@ function describeRuns(spec: LaunchSpec): string {
   if (spec.chain.index === 0)
     return `starts when scheduled, runs up to ${formatDuration(spec.slurm.timeLimitSeconds)}`;
   return `starts ${formatDuration(spec.chain.offsetSeconds)} after the chain's first job starts, runs up to ${formatDuration(spec.slurm.timeLimitSeconds)}`;
+}
+
+/** Settings of a launch recorded before they were kept with their origin: the values alone. */
+function slurmSettingsOfSpec(spec: Record<string, unknown>): SlurmSettings {
+  const slurm = (spec.slurm ?? {}) as Partial<Record<'partition' | 'account' | 'reservation', string>>;
+  const choice = (value: string | undefined) => ({
+    value: value ?? null,
+    source: value === undefined ? ('unset' as const) : ('request' as const),
+    from: 'recorded before origins were kept',
+  });
+  return {
+    partition: choice(slurm.partition),
+    account: choice(slurm.account),
+    reservation: choice(slurm.reservation),
+  };
 }

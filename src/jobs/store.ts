@@ -3,6 +3,8 @@ import { chmod, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Framework } from '../domain/framework.js';
+import type { TelemetryView } from '../domain/launch-spec.js';
+import type { SlurmSettings } from '../domain/slurm-settings.js';
 import { SmlError } from '../errors.js';
 
 /**
@@ -46,6 +48,10 @@ export interface LaunchRecord {
   spec: Record<string, unknown>;
   request: Record<string, unknown>;
   jobs: LaunchJobRecord[];
+  /** Partition, account and reservation with their origin (absent in records of older versions). */
+  slurm_settings?: SlurmSettings;
+  /** Whether the jobs post the launch record (absent in records of older versions). */
+  telemetry?: TelemetryView;
   warnings: string[];
   /** The process submitting this launch: while it lives, unsettled jobs are in flight, not stranded. */
   owner?: { pid: number; host: string };

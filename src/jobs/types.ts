@@ -99,6 +99,12 @@ export type DryRunReview = z.infer<typeof DryRunReview>;
 /** The review as sbatch/review.ts reads it from the scripts; the launcher adds the script links. */
 export type RenderReview = Omit<DryRunReview, 'scripts'>;
 
+const SettingChoice = z.object({
+  value: z.string().nullable(),
+  source: z.enum(['request', 'flag', 'env', 'file', 'system', 'cluster', 'unset']),
+  from: z.string(),
+});
+
 export const LaunchResultView = z.object({
   launch_id: z.string(),
   job_ids: z.array(z.string()).describe('In chain order'),
@@ -110,6 +116,12 @@ export const LaunchResultView = z.object({
   /** For chains: when each job runs, as SML prints it. */
   schedule: z.array(z.object({ job_id: z.string(), runs: z.string() })),
   review: DryRunReview.nullable().describe('Dry runs: what to check; scripts[].uri has each script'),
+  slurm_settings: z
+    .object({ partition: SettingChoice, account: SettingChoice, reservation: SettingChoice })
+    .describe('What the jobs are submitted with (null: left to SLURM) and where each came from'),
+  telemetry: z
+    .object({ endpoint: z.string().nullable(), note: z.string() })
+    .describe("Whether each job posts SML's launch record (no secrets), and how to opt out"),
   warnings: z.array(z.string()),
   replayed: z.boolean().describe('Same idempotency_key seen: nothing new submitted'),
 });

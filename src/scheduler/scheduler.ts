@@ -69,6 +69,11 @@ export interface SubmitRequest {
   workingDir: string;
   /** The tag written into `--comment`, used to find this submission again after an ambiguous failure. */
   tag: string;
+  /**
+   * Secret variables for the job's environment (e.g. HF_TOKEN): handed to sbatch out of band
+   * (stdin, or FirecREST's `env`), never written into the script, a file or a command line.
+   */
+  secretEnv?: Readonly<Record<string, string>>;
 }
 
 export interface SubmitResult {
@@ -112,8 +117,12 @@ export interface Reservation {
 
 export interface Identity {
   user: string;
-  /** The account SLURM charges when none is given (FirecREST: the user's group). */
+  /** The account SLURM charges when none is given (FirecREST: the user's default account, else group). */
   defaultAccount?: string;
+  /** Where defaultAccount came from, e.g. "sacctmgr DefaultAccount". */
+  accountSource?: string;
+  /** Why no default account could be looked up (accounting down, no association); never guessed. */
+  accountProblem?: string;
   home?: string;
 }
 

@@ -45,7 +45,12 @@ describeOnCluster('FirecREST scheduler on the local cluster', () => {
 
   it('knows who I am and where my working directory is, from userinfo and the users filesystem', async () => {
     const identity = await backend.whoami();
-    expect(identity).toEqual({ user: double.user, defaultAccount: 'sml-test', home: double.home });
+    expect(identity).toEqual({
+      user: double.user,
+      defaultAccount: 'sml-test',
+      accountSource: 'FirecREST userinfo default account',
+      home: double.home,
+    });
     expect(workingDir).toBe(posix.join(double.home, '.sml'));
   });
 

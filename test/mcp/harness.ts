@@ -57,6 +57,8 @@ export interface HarnessOptions extends BuildDepsOptions {
   isUnconfigured?: boolean;
   /** Run the "local" system on the real local SLURM cluster (cluster tier) instead of in memory. */
   onCluster?: boolean;
+  /** With onCluster: the environment of the SLURM commands (default test/cluster/env.sh's). */
+  slurmEnv?: Record<string, string>;
   /** The in-memory scheduler to use for "local" (default: a new one seeded like the local cluster). */
   memory?: InMemoryScheduler;
 }
@@ -74,7 +76,7 @@ export function createHarness(options: HarnessOptions = {}): Harness {
       ...options.env,
     },
   });
-  const slurmEnv = options.onCluster ? clusterEnv() : undefined;
+  const slurmEnv = options.onCluster ? (options.slurmEnv ?? clusterEnv()) : undefined;
   const memory = options.onCluster ? undefined : (options.memory ?? seededScheduler());
   const configured = createSystems(config, { slurmEnv });
   const deps = buildServerDeps(config, {

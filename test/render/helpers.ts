@@ -36,7 +36,7 @@ export function specsFor(
   const plan = buildLaunchSpecs(request, {
     system,
     user: options.user ?? 'alice',
-    defaultAccount: 'a-infra01',
+    clusterAccount: { name: 'a-infra01' },
     environment: {
       clusterPath: options.clusterPath ?? '/capstor/store/envs/sglang.toml',
       file: options.environment ?? SHIPPED_SGLANG_ENV,

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${NAME} is bash syntax under test here
 import {
   chmodSync,
   existsSync,
@@ -16,24 +17,31 @@ import { render } from '../../sbatch/render.js';
 import type { EnvironmentFile } from '../../src/catalog/environment.js';
 import type { LaunchRequestInput } from '../../src/domain/launch-spec.js';
 import { type ContainerRuntime, SystemProfile } from '../../src/domain/system.js';
-import { specsFor, systemNamed } from './helpers.js';
+import type { SmlError } from '../../src/errors.js';
+import { SHIPPED_SGLANG_ENV, specsFor, systemNamed } from './helpers.js';
 
 /**
  * Hostile values (quotes, spaces, $(), backticks, newlines, ;, globs, non-ASCII) go through the
  * renderer, and master.sh runs under real bash with srun, scontrol, hostname, python3, vllm,
  * apptainer, curl, scancel, sbatch and the OpenTela binary replaced by recording stubs. The argv
- * each engine receives must equal the intended argv byte for byte.
+ * each engine receives must equal the intended argv byte for byte. In engine arguments, the model
+ * path and [env] values, `$NAME` / `${NAME}` expand from the job's environment (nothing else
+ * does); `$(…)` and backticks are refused there before anything is rendered.
  */
 
 const HOSTILE = `it's "quoted" $(touch /tmp/sml-pwned) \`touch /tmp/sml-pwned2\`; rm -rf * ~ é模型 \\ $HOME`;
 const HOSTILE_NAME = `it's "quoted" $(touch sml-pwned) \`id\`; rm -rf * ~ é模型 \\ $HOME`;
+/** For the fields that expand run-time variables: $HOME and ${USER} expand, `$1`, `$ ` and `$$` do not. */
+const EXPANDING = `it's "quoted"; rm -rf * ~ é模型 \\ $HOME/\${USER}x $1 $$ $ end`;
+const expanded = (value: string, home: string): string =>
+  value.replaceAll('$HOME', home).replaceAll('${USER}', 'alice');
 const SERVED = `vendor/${HOSTILE_NAME}\nsecond line`;
-const MODEL_PATH = `/models/${HOSTILE}/\nweights dir`;
+const MODEL_PATH = `/models/${EXPANDING}/\nweights dir`;
 const USER_ARGS = [
   '--json-config',
-  `{"a": "b c", "d": '$(id)', "e": "\`id\`"}`,
+  `{"a": "b c", "d": 'x;y', "e": "*"}`,
   '--hostile',
-  HOSTILE,
+  EXPANDING,
   '--newline',
   'line1\nline2',
   '--glob',
@@ -52,7 +60,7 @@ const PRE_LAUNCH = [
 const PRE_LAUNCH_OUTPUT = "pre-launch: it's $(not run) `not run`; *\nsecond command; é\n";
 const ENV_TABLE = {
   A_QUOTE: `it's "x"`,
-  A_DOLLAR: '$(touch /tmp/sml-pwned3) `id` ; * $HOME',
+  A_DOLLAR: '; * $HOME ${USER}',
   A_NL: 'line1\nline2',
   A_UTF: 'Grüße 🚀',
 };
@@ -258,15 +266,14 @@ const hostileEnvironment = (runtime: ContainerRuntime): EnvironmentFile => ({
 
 describe('hostile input runs byte for byte', () => {
   const namespaced = `alice/${SERVED}`;
-  const engineTail = [
-    '--model',
-    MODEL_PATH,
-    '--host',
-    '0.0.0.0',
-    '--served-model-name',
-    namespaced,
-    ...USER_ARGS,
-  ];
+  /** The engine arguments after --port, with run-time variables expanded for a job whose HOME is `home`. */
+  const tailFor = (home: string | undefined) =>
+    ['--model', MODEL_PATH, '--host', '0.0.0.0', '--served-model-name', namespaced, ...USER_ARGS].map(
+      (arg, i) => (home === undefined || i === 5 ? arg : expanded(arg, home)),
+    );
+  const envFor = (home: string) =>
+    Object.fromEntries(Object.entries(ENV_TABLE).map(([k, v]) => [k, expanded(v, home)]));
+  const homeOf = (name: string) => join(root, name, 'home');
 
   it('sglang, 2 replicas × 2 nodes behind the sglang router, OpenTela and telemetry on (host environment)', async () => {
     const run = await runMaster(
@@ -278,7 +285,8 @@ describe('hostile input runs byte for byte', () => {
         replicas: 2,
         nodes_per_replica: 2,
         router: 'sglang',
-        router_args: ['--policy', `cache aware "x" $(y)`],
+        // Router arguments are never expanded: even $(…) and $HOME reach the router literally.
+        router_args: ['--policy', HOSTILE],
         framework_args: USER_ARGS,
         pre_launch_cmds: PRE_LAUNCH,
         telemetry_endpoint: 'https://telemetry.example/launches?x=1&y=2',
@@ -288,6 +296,7 @@ describe('hostile input runs byte for byte', () => {
       hostileEnvironment('none'),
     );
     const engines = run.engines.map((e) => e.argv);
+    const engineTail = tailFor(homeOf('sglang'));
     const head = (ip: string) => [
       'python3',
       '-m',
@@ -315,7 +324,7 @@ describe('hostile input runs byte for byte', () => {
       'http://10.0.0.11:8080',
       'http://10.0.0.13:8080',
       '--policy',
-      `cache aware "x" $(y)`,
+      HOSTILE,
     ];
     expect(engines).toHaveLength(5);
     expect(engines).toContainEqual(head('10.0.0.11'));
@@ -324,10 +333,10 @@ describe('hostile input runs byte for byte', () => {
     expect(engines).toContainEqual(follower('10.0.0.13'));
     expect(engines).toContainEqual(router);
     // The environment file's [env] table reaches every engine unchanged (runtime none exports it).
-    for (const engine of run.engines) expect(engine.env).toMatchObject(ENV_TABLE);
-    // Pre-launch commands ran as written on every rank (4 nodes + router).
+    for (const engine of run.engines) expect(engine.env).toMatchObject(envFor(homeOf('sglang')));
+    // Pre-launch commands ran as written on every node (4), not in the router step.
     const ranLines = readFileSync(join(run.rec, 'pre_launch_ran'), 'utf8').split('\n').sort();
-    expect(ranLines).toEqual(PRE_LAUNCH_OUTPUT.repeat(5).split('\n').sort());
+    expect(ranLines).toEqual(PRE_LAUNCH_OUTPUT.repeat(4).split('\n').sort());
     // OpenTela: the router is the llm service; labels carry the exact served name.
     const otela = run.recordsOf('otela');
     expect(otela).toHaveLength(5);
@@ -340,7 +349,7 @@ describe('hostile input runs byte for byte', () => {
     expect(telemetry).toHaveLength(1);
     const payload = JSON.parse(readFileSync(join(run.rec, telemetry[0]!), 'utf8'));
     expect(payload).toMatchObject({ job_id: '4242', model_name: namespaced, pre_launch_cmds: PRE_LAUNCH });
-    expect(payload.framework_args).toBe(['--port', '8080', ...engineTail].join(' '));
+    expect(payload.framework_args).toBe(['--port', '8080', ...tailFor(undefined)].join(' '));
     // Nothing was executed from the hostile values.
     for (const f of ['/tmp/sml-pwned', '/tmp/sml-pwned2', '/tmp/sml-pwned3'])
       expect(existsSync(f)).toBe(false);
@@ -363,6 +372,7 @@ describe('hostile input runs byte for byte', () => {
       3,
       hostileEnvironment('apptainer'),
     );
+    const engineTail = tailFor(homeOf('vllm-packed'));
     const byPort = new Map(run.engines.map((e) => [e.argv[3], e]));
     expect([...byPort.keys()].sort()).toEqual(['8080', '8081', '8082']);
     for (const [slot, port] of ['8080', '8081', '8082'].entries()) {
@@ -370,7 +380,7 @@ describe('hostile input runs byte for byte', () => {
       expect(engine.argv).toEqual(['vllm', 'serve', '--port', port, ...engineTail]);
       expect(engine.env.CUDA_VISIBLE_DEVICES).toBe(String(slot));
       // apptainer exports nothing itself here: the rank script exported the [env] table.
-      expect(engine.env).toMatchObject(ENV_TABLE);
+      expect(engine.env).toMatchObject(envFor(homeOf('vllm-packed')));
     }
     const apptainer = run.recordsOf('apptainer');
     expect(apptainer).toHaveLength(3);
@@ -400,7 +410,9 @@ describe('hostile input runs byte for byte', () => {
       1,
       hostileEnvironment('pyxis'),
     );
-    expect(run.engines.map((e) => e.argv)).toEqual([['vllm', 'serve', '--port', '8080', ...engineTail]]);
+    expect(run.engines.map((e) => e.argv)).toEqual([
+      ['vllm', 'serve', '--port', '8080', ...tailFor(homeOf('pyxis'))],
+    ]);
     const step = run.recordsOf('srun').find((argv) => argv.includes('--container-writable'))!;
     const home = join(root, 'pyxis', 'home');
     const ranks = `${home}/.sml/job-4242`;
@@ -430,7 +442,9 @@ describe('hostile input runs byte for byte', () => {
       { ...hostileEnvironment('edf'), image: `${join(root, 'images')}/img-{arch}.sqsh` },
       { clusterPath },
     );
-    expect(run.engines.map((e) => e.argv)).toEqual([['vllm', 'serve', '--port', '8080', ...engineTail]]);
+    expect(run.engines.map((e) => e.argv)).toEqual([
+      ['vllm', 'serve', '--port', '8080', ...tailFor(homeOf('edf'))],
+    ]);
     const resolved = join(root, 'edf', 'work', `env_resolved_4242_${arch}.toml`);
     expect(readFileSync(resolved, 'utf8')).toBe(`image = "${join(root, 'images')}/img-${arch}.sqsh"\n`);
     const step = run.recordsOf('srun').find((argv) => argv.includes('--container-writable'))!;
@@ -451,5 +465,69 @@ describe('hostile input runs byte for byte', () => {
     );
     expect(run.logs).toMatch(/Container image not found: \/nonexistent\/img-(amd64|arm64)\.sqsh/);
     expect(run.engines).toEqual([]);
+  });
+});
+
+describe('run-time variables: only $NAME and ${NAME}, never commands', () => {
+  const base = { model_path: '/models/m', served_model_name: 'v/m', framework: 'vllm' as const };
+
+  it.each([
+    ['$(whoami)', /\$\(whoami\).*Use \$USER instead/s],
+    ['--download-dir=/scratch/`whoami`/hf', /`whoami`.*Use \$USER instead/s],
+    ['$(date +%s)', /\$\(date \+%s\).*\$NAME or \$\{NAME\}/s],
+    ['${SCRATCH:-/tmp}/hf', /\$\{SCRATCH:-\/tmp\}.*plain \$\{NAME\}/s],
+  ])('refuses %s in framework_args with the variable form to use', (arg, pattern) => {
+    const attempt = () => specsFor({ ...base, framework_args: ['--download-dir', arg] });
+    expect(attempt).toThrow(/framework_args contains/);
+    try {
+      attempt();
+    } catch (error) {
+      const failure = error as SmlError;
+      expect(failure.code).toBe('INVALID_ARGUMENT');
+      expect(`${failure.message} ${failure.hint}`).toMatch(pattern);
+    }
+  });
+
+  it('refuses command substitution in model_path and in exported [env] values, not in edf ones', () => {
+    expect(() => specsFor({ ...base, model_path: '/models/$(id)' })).toThrow(/model_path contains \$\(id\)/);
+    const env = { ...SHIPPED_SGLANG_ENV, env: { X: 'a `id` b' } };
+    const local = systemNamed('local');
+    expect(() => specsFor(base, { system: local, environment: env })).toThrow(/\[env\] of .* contains `id`/);
+    // The CSCS container engine applies [env] itself: sml-mcp does not export it.
+    expect(() => specsFor(base, { environment: env })).not.toThrow();
+  });
+
+  it('expands from the job environment in real bash, without splitting or globbing', async () => {
+    const [spec] = specsFor(
+      { ...base, framework_args: ['--download-dir', '$SCRATCH/hf', '--label', '${USER}-*-$UNSET_OK'] },
+      { system: systemNamed('local') },
+    );
+    const engine = render(spec!)['engine.sh'];
+    const dir = mkdtempSync(join(tmpdir(), 'sml-vars-'));
+    try {
+      writeFileSync(join(dir, 'engine.sh'), engine);
+      writeStub(dir, 'vllm', '#!/bin/bash\nprintf \'%s\\0\' "$@" >"$REC"\n');
+      writeFileSync(join(dir, 'a-b-c'), ''); // a glob of * would match this
+      const result = await execa('bash', ['engine.sh', 'head', '10.0.0.1', '8080'], {
+        cwd: dir,
+        reject: false,
+        env: {
+          PATH: `${dir}:${process.env.PATH}`,
+          SCRATCH: '/scratch/with space',
+          USER: 'a b',
+          UNSET_OK: '',
+          REC: join(dir, 'argv'),
+        },
+        extendEnv: false,
+      });
+      expect(result.exitCode, result.stderr).toBe(0);
+      const argv = readFileSync(join(dir, 'argv'), 'utf8').split('\0').slice(0, -1);
+      expect(argv.slice(-4)).toEqual(['--download-dir', '/scratch/with space/hf', '--label', 'a b-*-']);
+      // The full command line, expanded, is echoed before the engine starts.
+      expect(result.stdout).toContain('sml-mcp: starting: vllm serve --port 8080 --model /models/m');
+      expect(result.stdout).toContain('/scratch/with\\ space/hf');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: bash ${...} under test
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { render } from '../../sbatch/render.js';
@@ -67,7 +68,7 @@ describe('render', () => {
   });
 
   it('posts telemetry only to a configured endpoint, as valid JSON', async () => {
-    const quiet = render(specsFor({ model: 'openai/gpt-oss-120b' })[0]!)['master.sh'];
+    const quiet = render(specsFor({ model: 'openai/gpt-oss-120b', disable_telemetry: true })[0]!)['master.sh'];
     expect(quiet).not.toContain('telemetry');
     const script = render(
       specsFor({
@@ -99,5 +100,37 @@ describe('render', () => {
     expect(master('none')['master.sh']).not.toContain('SML_IMAGE');
     expect(master('none')['head.sh']).toContain("export NCCL_NET='AWS Libfabric'");
     expect(SHIPPED_SGLANG_ENV.env.NCCL_NET).toBe('AWS Libfabric');
+  });
+
+  it('caches a Hugging Face download under HF_HOME (default under $SCRATCH), never naming a token', async () => {
+    const [byDefault] = specsFor({ framework: 'vllm', model_path: 'swiss-ai/Apertus-v1.5-8B' });
+    const head = render(byDefault!)['head.sh'];
+    expect(head).toContain('export HF_HOME="${HF_HOME:-${SCRATCH:-$HOME/.cache}/huggingface}"');
+    expect(head).toContain('mkdir -p "$HF_HOME"');
+    const [chosen] = specsFor({ framework: 'vllm', model_path: 'a/b', hf_home: '$SCRATCH/my cache' });
+    const scripts = render(chosen!);
+    expect(scripts['head.sh']).toContain(`export HF_HOME="\${SCRATCH}"'/my cache'`);
+    for (const text of Object.values(scripts)) expect(text).not.toMatch(/HF_TOKEN/);
+    // Bash turns the chosen value into the path, expanding only the variable.
+    const { stdout } = await execa('bash', [
+      '-c',
+      'SCRATCH=/s; export HF_HOME="${SCRATCH}"\'/my cache\'; echo "$HF_HOME"',
+    ]);
+    expect(stdout).toBe('/s/my cache');
+    const [folder] = specsFor({ framework: 'vllm', model_path: '/m', served_model_name: 'v/m' });
+    expect(render(folder!)['head.sh']).not.toContain('HF_HOME');
+  });
+
+  it('does not run pre-launch commands in the router step', () => {
+    const [spec] = specsFor({
+      model: 'swiss-ai/Apertus-8B-Instruct-2509',
+      framework: 'sglang',
+      replicas: 2,
+      router: 'sglang',
+      pre_launch_cmds: 'pip install foo',
+    });
+    const scripts = render(spec!);
+    expect(scripts['head.sh']).toContain('pre_launch.sh');
+    expect(scripts['router.sh']).not.toContain('pre_launch.sh');
   });
 });

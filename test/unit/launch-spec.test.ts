@@ -39,7 +39,7 @@ function errorOf(fn: () => unknown): SmlError {
 describe('LaunchRequest', () => {
   it('applies defaults and describes every field', () => {
     const request = LaunchRequest.parse({ model: 'x/y' });
-    expect(request).toMatchObject({ replicas: 1, time: '02:00:00', router: 'opentela', consecutive: false });
+    expect(request).toMatchObject({ replicas: 1, router: 'opentela', consecutive: false });
     for (const [name, field] of Object.entries(LaunchRequest.shape)) {
       expect(field.description, name).toBeTruthy();
     }
@@ -50,7 +50,8 @@ describe('LaunchRequest', () => {
     expect(parsed.success).toBe(false);
     expect(parsed.error!.issues[0]!.message).toBe("Unknown framework: 'tgi'. Known: sglang, vllm");
     expect(LaunchRequest.safeParse({ model: 'x/y', nodes: 2 }).success).toBe(false);
-    expect(LaunchRequest.safeParse({ model_path: 'relative/path' }).success).toBe(false);
+    expect(LaunchRequest.safeParse({ model_path: 'relative/path/x' }).success).toBe(false);
+    expect(LaunchRequest.safeParse({ model_path: './model' }).success).toBe(false);
     expect(LaunchRequest.safeParse({ model: 'x/y', partition: 'bad partition' }).success).toBe(false);
   });
 });
@@ -79,7 +80,11 @@ describe('buildLaunchSpecs', () => {
       bootstrapAddr: clariden.opentela!.prodBootstrap,
     });
     expect(spec.metrics.isEnabled).toBe(true);
-    expect(spec.telemetry.endpoint).toBeUndefined();
+    // As SML: the CSCS systems post the launch record to SML's endpoint unless opted out.
+    expect(spec.telemetry.endpoint).toBe('https://sml-dev.swissai.svc.cscs.ch/launches');
+    const optedOut = plan({ model: 'MiniMaxAI/MiniMax-M2', disable_telemetry: true });
+    expect(optedOut.specs[0]!.telemetry.endpoint).toBeUndefined();
+    expect(optedOut.telemetry).toEqual({ endpoint: null, note: 'Not sent (disable_telemetry).' });
   });
 
   it('appends user args to the catalog args and rewrites a served name given there', () => {
@@ -164,8 +169,8 @@ describe('buildLaunchSpecs', () => {
     );
   });
 
-  it('caps the default handover at a quarter of a short max_job_time', () => {
-    const { specs } = plan({
+  it('caps the default handover at a quarter of a short max_job_time, saying so', () => {
+    const { specs, warnings } = plan({
       model: 'openai/gpt-oss-120b',
       time: '02:00:00',
       max_job_time: '01:00:00',
@@ -174,6 +179,7 @@ describe('buildLaunchSpecs', () => {
     // interval = 60 − 15 minutes
     expect(specs.map((s) => s.chain.offsetSeconds / 60)).toEqual([0, 45, 90]);
     expect(specs[1]!.chain.dependencyDelayMinutes).toBe(45);
+    expect(warnings.join('\n')).toMatch(/handover_time defaults to 03:00:00.*using 00:15:00/);
   });
 
   it('handles OpenTela switches: disabled, dev channel, explicit bootstrap wins over dev', () => {
@@ -245,5 +251,74 @@ describe('layout, ports and endpoints', () => {
     });
     const twoNodes = plan({ model: 'MiniMaxAI/MiniMax-M2' }).specs[0]!;
     expect(launchLayoutOf(twoNodes).logFiles).toContain('replica_0_node1.err');
+  });
+});
+
+describe("SML's meanings of framework args, Hub models and defaults", () => {
+  it('takes the model from --model, --model-path or vLLM positional, as SML passes them to the engine', () => {
+    for (const args of [
+      '--model /capstor/m/x --served-model-name v/x',
+      '--model-path=/capstor/m/x --served-model-name v/x',
+    ]) {
+      const spec = plan({ framework: 'sglang', framework_args: args }).specs[0]!;
+      expect(spec.model.path).toBe('/capstor/m/x');
+      expect(spec.engineArgs.filter((a) => a === '--model' || a.startsWith('--model-path'))).toEqual([
+        '--model',
+      ]);
+    }
+    const positional = plan({ framework: 'vllm', framework_args: '/capstor/m/y --served-model-name v/y' });
+    expect(positional.specs[0]!.engineArgs.slice(0, 2)).toEqual(['--model', '/capstor/m/y']);
+    expect(
+      errorOf(() => plan({ framework: 'vllm', model_path: '/a', framework_args: '--model /b' })).message,
+    ).toMatch(/model_path is '\/a' but framework_args names the model '\/b'/);
+    expect(
+      errorOf(() => plan({ framework: 'vllm', framework_args: '--model /a --model /b' })).message,
+    ).toMatch(/two models/);
+  });
+
+  it('accepts --port 8080 with a warning and drops it; refuses any other port', () => {
+    const { specs, warnings } = plan({ model: 'openai/gpt-oss-120b', framework_args: '--port 8080' });
+    expect(specs[0]!.engineArgs).not.toContain('--port');
+    expect(warnings.join('\n')).toMatch(/--port 8080.*dropped/);
+    expect(
+      errorOf(() => plan({ model: 'openai/gpt-oss-120b', framework_args: '--port=9000' })).message,
+    ).toMatch(/framework_args contains --port/);
+    // Replicas that share a node each have their own port: a fixed --port cannot be honoured.
+    expect(
+      errorOf(() =>
+        plan({
+          model: 'openai/gpt-oss-120b',
+          replicas: 2,
+          gpus_per_replica: 2,
+          framework_args: '--port 8080',
+        }),
+      ).message,
+    ).toMatch(/--port/);
+  });
+
+  it('serves a Hugging Face repo id: downloaded on the node, named after the repo by default', () => {
+    const viaArgs = plan({ framework: 'vllm', framework_args: '--model swiss-ai/Apertus-v1.5-8B' }).specs[0]!;
+    expect(viaArgs.model.path).toBe('swiss-ai/Apertus-v1.5-8B');
+    expect(viaArgs.huggingFace).toEqual({ repoId: 'swiss-ai/Apertus-v1.5-8B', home: undefined });
+    expect(viaArgs.servedModelName).toBe('alice/swiss-ai/Apertus-v1.5-8B');
+    const withHome = plan({ framework: 'sglang', model_path: 'Qwen/Qwen3-8B', hf_home: '$SCRATCH/hf' });
+    expect(withHome.specs[0]!.huggingFace).toEqual({ repoId: 'Qwen/Qwen3-8B', home: '$SCRATCH/hf' });
+    // A folder on the cluster is not downloaded.
+    expect(
+      plan({ framework: 'sglang', model_path: '/m', served_model_name: 'v/m' }).specs[0]!.huggingFace,
+    ).toBe(undefined);
+    expect(
+      errorOf(() => plan({ framework: 'sglang', model_path: 'Qwen/Qwen3-8B', hf_home: '$(pwd)/hf' })).message,
+    ).toMatch(/hf_home contains \$\(pwd\)/);
+  });
+
+  it('defaults the time as SML: 03:00:00 from the catalog, 02:00:00 otherwise; handover 03:00:00', () => {
+    expect(plan({ model: 'openai/gpt-oss-120b' }).specs[0]!.slurm.timeLimit).toBe('03:00:00');
+    expect(
+      plan({ framework: 'vllm', model_path: '/m', served_model_name: 'v/m' }).specs[0]!.slurm.timeLimit,
+    ).toBe('02:00:00');
+    const chain = plan({ model: 'openai/gpt-oss-120b', time: '30:00:00', consecutive: true }).specs;
+    // 12 h jobs overlapping by 3 h start 9 h apart.
+    expect(chain.map((s) => s.chain.offsetSeconds / 3600)).toEqual([0, 9, 18]);
   });
 });

@@ -154,7 +154,25 @@ export class FirecrestScheduler implements Scheduler {
     if (posix.dirname(request.scriptPath) !== posix.normalize(request.workingDir)) {
       await this.mkdir(request.workingDir, options);
     }
-    const body = { job: { name, workingDirectory: request.workingDir, script } };
+    const env = Object.entries(request.secretEnv ?? {});
+    for (const [variable, value] of env) {
+      // FirecREST turns env into sbatch's --export list: a comma would split the value.
+      if (/[,\n\r\0]/.test(value)) {
+        throw new SmlError(
+          'INVALID_ARGUMENT',
+          `Secret variable ${variable} cannot be passed through FirecREST (a comma or line break in its value).`,
+        );
+      }
+    }
+    // Secrets go in the job's environment field, never in the script FirecREST stores.
+    const body = {
+      job: {
+        name,
+        workingDirectory: request.workingDir,
+        script,
+        ...(env.length > 0 ? { env: Object.fromEntries(env) } : {}),
+      },
+    };
     const deadline = Date.now() + this.client.timeouts.retryBudgetMs;
     for (let round = 0; ; round++) {
       try {
@@ -382,13 +400,15 @@ export class FirecrestScheduler implements Scheduler {
       options,
     );
     const user = info.user.name;
-    const defaultAccount = info.accounts?.find((a) => a.default)?.name ?? info.group.name;
+    const listedDefault = info.accounts?.find((a) => a.default)?.name;
+    const defaultAccount = listedDefault ?? info.group.name;
+    const accountSource = listedDefault ? 'FirecREST userinfo default account' : 'FirecREST userinfo group';
     let home = this.options.homeDir;
     if (!home) {
       const users = (await this.systemInfo(options)).fileSystems?.find((fs) => fs.dataType === 'users');
       home = posix.join(users?.path ?? '/users', user);
     }
-    return { user, defaultAccount, home };
+    return { user, defaultAccount, accountSource, home };
   }
 
   private async maxOpsBytes(options?: CallOptions): Promise<number> {

@@ -81,15 +81,19 @@ export class SlurmCliScheduler implements Scheduler {
         `The home directory on ${this.runner.target} is "${home}", not absolute.`,
       );
     }
-    let defaultAccount: string | undefined;
+    // Never guessed (SML used the unix group): a wrong --account bills the wrong project.
     const sacctmgr = await this.runner.run(
       ['sacctmgr', '-nP', 'show', 'user', user, 'format=DefaultAccount'],
       options,
     );
-    if (sacctmgr.exitCode === 0) defaultAccount = firstLine(sacctmgr.stdout.toString('utf8'));
-    // Without accounting SLURM charges nothing; the primary group is what SML used as the account.
-    if (!defaultAccount) defaultAccount = await this.singleLine(['id', '-gn'], options);
-    return { user, defaultAccount, home };
+    if (sacctmgr.exitCode !== 0) {
+      const reason = stderrSummary(sacctmgr.stderr, 300) || `exit code ${sacctmgr.exitCode}`;
+      return { user, home, accountProblem: `sacctmgr failed: ${reason}` };
+    }
+    const defaultAccount = firstLine(sacctmgr.stdout.toString('utf8'));
+    if (!defaultAccount)
+      return { user, home, accountProblem: `SLURM accounting lists no default account for ${user}` };
+    return { user, defaultAccount, accountSource: 'sacctmgr DefaultAccount', home };
   }
 
   async workingDir(options: CallOptions = {}): Promise<string> {
@@ -104,10 +108,17 @@ export class SlurmCliScheduler implements Scheduler {
     if (!isInside(dirname(request.scriptPath), request.workingDir)) {
       await this.runner.mkdir([request.workingDir], options);
     }
-    const argv = ['sbatch', '--parsable', '--chdir', request.workingDir, request.scriptPath];
+    const sbatch = ['sbatch', '--parsable', '--chdir', request.workingDir, request.scriptPath];
+    const secrets = secretEnvInput(request.secretEnv);
+    // Secrets travel on stdin into sbatch's environment (sbatch exports it to the job), never in argv.
+    const argv = secrets === undefined ? sbatch : ['bash', '-c', SECRET_ENV_SBATCH, 'sml-submit', ...sbatch];
     let result: CommandResult;
     try {
-      result = await this.runner.run(argv, { ...options, timeoutMs: this.submitTimeoutMs });
+      result = await this.runner.run(argv, {
+        ...options,
+        input: secrets,
+        timeoutMs: this.submitTimeoutMs,
+      });
     } catch (error) {
       return this.recoverAmbiguousSubmit(request, error, options);
     }
@@ -401,6 +412,23 @@ function mergeJob(found: Map<string, JobInfo>, job: JobInfo): void {
     ? { state: job.state, rawState: job.rawState, endTime: job.endTime ?? known.endTime }
     : {};
   found.set(job.jobId, { ...job, ...known, ...final, exitCode: known.exitCode ?? job.exitCode });
+}
+
+/** Reads `NAME=value` lines from stdin into the environment, then runs sbatch (the arguments). */
+const SECRET_ENV_SBATCH = 'while IFS= read -r entry; do export "$entry"; done; exec "$@"';
+
+function secretEnvInput(env: Readonly<Record<string, string>> | undefined): string | undefined {
+  const entries = Object.entries(env ?? {});
+  if (entries.length === 0) return undefined;
+  for (const [name, value] of entries) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name) || /[\n\r\0]/.test(value)) {
+      throw new SmlError(
+        'INVALID_ARGUMENT',
+        `Secret variable ${name} cannot be passed to the job (bad name, or a line break in its value).`,
+      );
+    }
+  }
+  return entries.map(([name, value]) => `${name}=${value}\n`).join('');
 }
 
 function firstLine(text: string): string | undefined {
