@@ -68,7 +68,9 @@ describe('render', () => {
   });
 
   it('posts telemetry only to a configured endpoint, as valid JSON', async () => {
-    const quiet = render(specsFor({ model: 'openai/gpt-oss-120b', disable_telemetry: true })[0]!)['master.sh'];
+    const quiet = render(specsFor({ model: 'openai/gpt-oss-120b', disable_telemetry: true })[0]!)[
+      'master.sh'
+    ];
     expect(quiet).not.toContain('telemetry');
     const script = render(
       specsFor({
