@@ -39,6 +39,10 @@ const actions: ViewActions = {
     state.pendingCancel = undefined;
     draw();
   },
+  toggleEnded() {
+    state.isShowingAllEnded = !state.isShowingAllEnded;
+    draw();
+  },
   pickLogFile(file) {
     const job = state.selectedJob();
     if (!job) return;

@@ -1,4 +1,8 @@
-import { type DeploymentFigures, summarizeDeployment } from '../../src/jobs/live-figures.js';
+import {
+  compareForDisplay,
+  type DeploymentFigures,
+  summarizeDeployment,
+} from '../../src/jobs/live-figures.js';
 import type { JobStatusView, LogChunkView, MetricsSnapshotView } from '../../src/jobs/types.js';
 
 /**
@@ -11,6 +15,8 @@ export const HISTORY_POINTS = 90;
 /** The log view keeps the newest 200 KB; a following view needs the end, not the whole file. */
 export const LOG_KEEP_CHARS = 200_000;
 export const DEFAULT_LOG_FILE = 'log.out';
+/** Ended jobs listed before "show all": SLURM remembers a day of them. */
+export const ENDED_JOBS_SHOWN = 5;
 
 export interface LogView {
   jobId: string;
@@ -39,13 +45,14 @@ export class LiveState {
   pendingCancel: PendingCancel | undefined;
   /** The outcome of the last cancel, as the server worded it. */
   notice: string | undefined;
+  isShowingAllEnded = false;
   /** Why the last refresh failed; cleared by the next that works. */
   error: string | undefined;
   updatedAt: Date | undefined;
 
   /** A new status list; keeps the selection, or picks the newest job still running. */
   setJobs(jobs: JobStatusView[], now = new Date()): void {
-    this.jobs = [...jobs].sort(newestFirst);
+    this.jobs = [...jobs].sort(compareForDisplay);
     this.updatedAt = now;
     const selected = this.selectedJob();
     // A job the person chose stays selected; an automatic choice moves on once its job ended.
@@ -58,6 +65,17 @@ export class LiveState {
     this.selectedJobId = jobId;
     this.isSelectionPinned = true;
     this.pendingCancel = undefined;
+  }
+
+  /** The jobs to list: all running or queued ones, the newest ended ones (all when asked). */
+  listedJobs(): { jobs: JobStatusView[]; hiddenEnded: number } {
+    const live = this.jobs.filter((job) => job.phase !== 'ended');
+    const ended = this.jobs.filter((job) => job.phase === 'ended');
+    // The selected job stays listed even when it is an older ended one.
+    const shown = this.isShowingAllEnded
+      ? ended
+      : ended.filter((job, i) => i < ENDED_JOBS_SHOWN || job.job_id === this.selectedJobId);
+    return { jobs: [...live, ...shown], hiddenEnded: ended.length - shown.length };
   }
 
   selectedJob(): JobStatusView | undefined {
@@ -113,11 +131,4 @@ export class LiveState {
     log.error = undefined;
     if (chunk.files) log.files = chunk.files;
   }
-}
-
-function newestFirst(a: JobStatusView, b: JobStatusView): number {
-  const isEndedA = a.phase === 'ended';
-  const isEndedB = b.phase === 'ended';
-  if (isEndedA !== isEndedB) return isEndedA ? 1 : -1;
-  return Number(b.job_id.split('_')[0]) - Number(a.job_id.split('_')[0]);
 }

@@ -1,7 +1,7 @@
 import { chainPosition, formatTimeLeft, hasLiveEngines } from '../../src/jobs/live-figures.js';
 import type { JobStatusView } from '../../src/jobs/types.js';
 import { lineChart } from './chart.js';
-import type { LiveState } from './state.js';
+import { ENDED_JOBS_SHOWN, type LiveState } from './state.js';
 
 /**
  * Draw the live view from its state. The table and the job panel are rebuilt on every refresh;
@@ -14,6 +14,7 @@ export interface ViewActions {
   confirmCancel(jobId: string): void;
   dismissCancel(): void;
   pickLogFile(file: string): void;
+  toggleEnded(): void;
 }
 
 type Child = Node | string | null | undefined | false;
@@ -64,7 +65,8 @@ function renderJobs(state: LiveState, actions: ViewActions): Node {
     {},
     ...['Job', 'Model', 'Phase', 'Replicas', 'Endpoint', 'Left', 'Chain'].map((title) => el('th', {}, title)),
   );
-  const rows = state.jobs.map((job) => {
+  const { jobs, hiddenEnded } = state.listedJobs();
+  const rows = jobs.map((job) => {
     const endpoint = job.endpoints.find((e) => e.kind === 'router') ?? job.endpoints[0];
     const row = el(
       'tr',
@@ -92,7 +94,17 @@ function renderJobs(state: LiveState, actions: ViewActions): Node {
     });
     return row;
   });
-  return el('table', { class: 'jobs' }, el('thead', {}, head), el('tbody', {}, ...rows));
+  const table = el('table', { class: 'jobs' }, el('thead', {}, head), el('tbody', {}, ...rows));
+  if (state.jobs.filter((job) => job.phase === 'ended').length <= ENDED_JOBS_SHOWN) return table;
+  const toggle = el(
+    'button',
+    { type: 'button', class: 'ghost', 'data-action': 'toggle-ended' },
+    state.isShowingAllEnded ? 'Show fewer ended jobs' : `Show ${hiddenEnded} more ended jobs`,
+  );
+  toggle.addEventListener('click', () => actions.toggleEnded());
+  const fragment = document.createDocumentFragment();
+  fragment.append(table, toggle);
+  return fragment;
 }
 
 function phaseBadge(job: JobStatusView): HTMLElement {

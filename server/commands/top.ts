@@ -2,6 +2,7 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { metricsUri } from '../../resources/uris.js';
 import {
   chainPosition,
+  compareForDisplay,
   type DeploymentFigures,
   formatTimeLeft,
   hasLiveEngines,
@@ -92,6 +93,7 @@ export async function watchJobs(tools: ToolCaller, options: WatchOptions): Promi
               now,
               intervalS: options.intervalS,
               width: process.stdout.columns ?? 120,
+              height: process.stdout.rows ?? 40,
               problem,
             }),
           ),
@@ -120,7 +122,7 @@ async function collectRows(
     { signal },
   );
   return Promise.all(
-    structured.jobs.map(async (job): Promise<Row> => {
+    [...structured.jobs].sort(compareForDisplay).map(async (job): Promise<Row> => {
       if (!hasLiveEngines(job)) {
         previous.delete(job.job_id);
         return { job, figures: undefined };
@@ -175,10 +177,13 @@ export function rowCells({ job, figures }: Row): string[] {
   ];
 }
 
-/** The whole screen: a header line, the column titles and one line per job, fitted to `width`. */
+/**
+ * The whole screen: a header line, the column titles and one line per job (running ones first),
+ * fitted to `width` and `height` so the screen never scrolls.
+ */
 export function renderTable(
   rows: Row[],
-  context: { now: Date; intervalS: number; width: number; problem?: string },
+  context: { now: Date; intervalS: number; width: number; height: number; problem?: string },
 ): string[] {
   const header = `sml-mcp top — ${rows.length} job(s) — ${clock(context.now)}, every ${context.intervalS} s — Ctrl-C to quit`;
   const cells = rows.map(rowCells);
@@ -194,9 +199,15 @@ export function renderTable(
       })
       .join('  ')
       .trimEnd();
-  const lines = [header, '', line(COLUMNS), ...cells.map(line)];
-  if (rows.length === 0) lines.push('No sml-mcp jobs. Launch one with `sml-mcp launch`.');
-  if (context.problem) lines.push('', `Last refresh failed: ${context.problem}`);
+  const footer: string[] = [];
+  if (rows.length === 0) footer.push('No sml-mcp jobs. Launch one with `sml-mcp launch`.');
+  if (context.problem) footer.push('', `Last refresh failed: ${context.problem}`);
+  const room = Math.max(1, context.height - 3 - footer.length);
+  const shown = cells.length > room ? cells.slice(0, room - 1) : cells;
+  const lines = [header, '', line(COLUMNS), ...shown.map(line)];
+  if (shown.length < cells.length)
+    lines.push(`… ${cells.length - shown.length} more jobs (\`sml-mcp status\` lists them all)`);
+  lines.push(...footer);
   return lines.map((text) => (text.length > context.width ? text.slice(0, context.width) : text));
 }
 

@@ -62,6 +62,13 @@ export function hasLiveEngines(job: JobStatusView): boolean {
   return job.phase === 'serving' || job.phase === 'degraded';
 }
 
+/** Display order of the live views: jobs still running or queued first, then the newest first. */
+export function compareForDisplay(a: JobStatusView, b: JobStatusView): number {
+  const isEndedA = a.phase === 'ended';
+  if (isEndedA !== (b.phase === 'ended')) return isEndedA ? 1 : -1;
+  return Number(b.job_id.split('_')[0]) - Number(a.job_id.split('_')[0]);
+}
+
 /** "2/3" for the chain position, "" for a job that is not part of a chain. */
 export function chainPosition(job: JobStatusView): string {
   return job.chain_length > 1 ? `${job.chain_index + 1}/${job.chain_length}` : '';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HISTORY_POINTS, LiveState, LOG_KEEP_CHARS } from '../../apps/live-view/state.js';
+import { ENDED_JOBS_SHOWN, HISTORY_POINTS, LiveState, LOG_KEEP_CHARS } from '../../apps/live-view/state.js';
 import { aJob, aReplica } from '../helpers/live-view.js';
 
 describe('the live view state', () => {
@@ -22,6 +22,19 @@ describe('the live view state', () => {
     state.select('11');
     state.setJobs([aJob({ job_id: '11', phase: 'ended' }), aJob({ job_id: '13' })]);
     expect(state.selectedJobId).toBe('11');
+  });
+
+  it(`lists every live job but only the ${ENDED_JOBS_SHOWN} newest ended ones, unless asked, and always the selected one`, () => {
+    const state = new LiveState();
+    const ended = Array.from({ length: 9 }, (_, i) => aJob({ job_id: String(10 + i), phase: 'ended' }));
+    state.setJobs([...ended, aJob({ job_id: '5', phase: 'queued' })]);
+    expect(state.listedJobs().jobs.map((job) => job.job_id)).toEqual(['5', '18', '17', '16', '15', '14']);
+    expect(state.listedJobs().hiddenEnded).toBe(4);
+    state.select('10');
+    expect(state.listedJobs().jobs.map((job) => job.job_id)).toContain('10');
+    state.isShowingAllEnded = true;
+    expect(state.listedJobs()).toMatchObject({ hiddenEnded: 0 });
+    expect(state.listedJobs().jobs).toHaveLength(10);
   });
 
   it('groups the jobs of a chain in chain order', () => {

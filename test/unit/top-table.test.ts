@@ -59,7 +59,7 @@ describe('the sml-mcp top table', () => {
 
   it('fits the terminal width, shortening the model name first', () => {
     const job = aJob({ served_model_name: `alice/${'very-long-model-name-'.repeat(6)}` });
-    const lines = renderTable([{ job, figures }], { now, intervalS: 5, width: 110 });
+    const lines = renderTable([{ job, figures }], { now, intervalS: 5, width: 110, height: 30 });
     expect(lines[0]).toBe('sml-mcp top — 1 job(s) — 03:04:05, every 5 s — Ctrl-C to quit');
     expect(lines[2]).toMatch(
       /^JOB\s+MODEL\s+PHASE\s+REPLICAS\s+TOK\/S\s+RUN\s+QUEUE\s+TTFT p50\/p99\s+KV\s+LEFT\s+CHAIN$/,
@@ -75,10 +75,18 @@ describe('the sml-mcp top table', () => {
       now,
       intervalS: 5,
       width: 120,
+      height: 30,
       problem: '[CLUSTER_UNREACHABLE] ssh failed',
     });
     expect(lines).toContain('No sml-mcp jobs. Launch one with `sml-mcp launch`.');
     expect(lines.at(-1)).toBe('Last refresh failed: [CLUSTER_UNREACHABLE] ssh failed');
+  });
+
+  it('never scrolls: rows past the terminal height give way to a count', () => {
+    const rows = Array.from({ length: 30 }, (_, i) => ({ job: aJob({ job_id: String(100 + i) }), figures }));
+    const lines = renderTable(rows, { now, intervalS: 5, width: 120, height: 12 });
+    expect(lines).toHaveLength(12);
+    expect(lines.at(-1)).toBe('… 22 more jobs (`sml-mcp status` lists them all)');
   });
 
   it('prints one self-contained plain line per job when stdout is not a terminal', () => {
