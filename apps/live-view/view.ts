@@ -19,6 +19,9 @@ export interface ViewActions {
 
 type Child = Node | string | null | undefined | false;
 
+/** A job found by sml-mcp's SLURM tag but launched from another machine or config: no spec here. */
+const NO_RECORD = '(recorded elsewhere)';
+
 /** createElement with attributes and children; text always goes in as text, never as HTML. */
 export function el(tag: string, attributes: Record<string, string> = {}, ...children: Child[]): HTMLElement {
   const element = document.createElement(tag);
@@ -77,11 +80,7 @@ function renderJobs(state: LiveState, actions: ViewActions): Node {
         'aria-selected': String(job.job_id === state.selectedJobId),
       },
       el('td', { 'data-field': 'job_id' }, job.job_id),
-      el(
-        'td',
-        { 'data-field': 'model', class: 'model' },
-        job.served_model_name || '(not launched by sml-mcp)',
-      ),
+      el('td', { 'data-field': 'model', class: 'model' }, job.served_model_name || NO_RECORD),
       el('td', { 'data-field': 'phase' }, phaseBadge(job)),
       el('td', { 'data-field': 'replicas' }, replicasText(job)),
       el('td', { 'data-field': 'endpoint', class: 'mono' }, endpoint?.url ?? ''),
@@ -136,7 +135,8 @@ function renderDetail(job: JobStatusView, state: LiveState, actions: ViewActions
     ),
   ];
   nodes.push(el('dl', { class: 'facts' }, ...facts));
-  if (job.replica_health.length > 0) nodes.push(renderReplicas(job));
+  // An ended job's last health report says nothing about now.
+  if (job.replica_health.length > 0 && job.phase !== 'ended') nodes.push(renderReplicas(job));
   if (job.chain_length > 1) nodes.push(renderChain(state.chainOf(job), job));
   if (job.failure_hint)
     nodes.push(
@@ -206,7 +206,13 @@ function renderChain(chain: JobStatusView[], current: JobStatusView): Node {
 function renderCharts(job: JobStatusView, state: LiveState): Node {
   const history = state.historyOf(job.job_id);
   if (!hasLiveEngines(job) && history.length === 0)
-    return el('p', { class: 'muted' }, 'Engine charts appear once the job serves.');
+    return el(
+      'p',
+      { class: 'muted' },
+      job.phase === 'ended'
+        ? 'No engine figures were collected.'
+        : 'Engine charts appear once the job serves.',
+    );
   const pick = (
     key:
       | 'tokens_per_s'

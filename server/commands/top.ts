@@ -162,7 +162,7 @@ export function rowCells({ job, figures }: Row): string[] {
   const replicas = job.replicas_expected > 0 ? `${job.replicas_healthy}/${job.replicas_expected}` : '-';
   return [
     job.job_id,
-    job.served_model_name || '(not launched by sml-mcp)',
+    job.served_model_name || '(recorded elsewhere)',
     phase,
     job.phase === 'queued' || job.phase === 'ended' ? '-' : replicas,
     number(figures?.tokens_per_s, 1),

@@ -72,17 +72,17 @@ function paneRow(screen: string, jobId: string): string[] {
   return line.trim().split(/\s{2,}/);
 }
 
-/** Streaming chat requests that each generate TOKENS_PER_REQUEST tokens at the engine's pace. */
-function startLoad(endpoint: string, model: string): Promise<unknown> {
+/** Streaming chat requests of `tokens` tokens each, generated at the engine's pace. */
+function requestTokens(endpoint: string, model: string, count: number, tokens: number): Promise<unknown> {
   return Promise.all(
-    Array.from({ length: LOAD_REQUESTS }, async (_, i) => {
+    Array.from({ length: count }, async (_, i) => {
       const response = await fetch(`${endpoint}/chat/completions`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({
           model,
           messages: [{ role: 'user', content: `load ${i}` }],
-          max_tokens: TOKENS_PER_REQUEST,
+          max_tokens: tokens,
           ignore_eos: true,
           stream: true,
         }),
@@ -199,7 +199,15 @@ describeOnCluster('the live views of a deployment', () => {
     await row.click();
 
     const replica = serving.endpoints.find((e) => e.kind === 'replica')!;
-    const load = startLoad(replica.url, serving.served_model_name);
+    // Two short requests first: engines count a request's time to first token when it finishes.
+    await requestTokens(replica.url, serving.served_model_name, 2, 15);
+    // Cancelling cuts the long streams; their errors are expected.
+    const load = requestTokens(
+      replica.url,
+      serving.served_model_name,
+      LOAD_REQUESTS,
+      TOKENS_PER_REQUEST,
+    ).catch(() => undefined);
     // Steady load: 2 running, 4 queued. The chart's latest points and the metrics resource agree.
     const requests = host.app.locator('[data-chart=requests]');
     await expect
@@ -210,6 +218,16 @@ describeOnCluster('the live views of a deployment', () => {
       ((await client.readResource({ uri: metricsUri(jobId) })).contents[0] as { text: string }).text,
     ) as MetricsSnapshotView;
     expect(snapshot.replicas[0]).toMatchObject({ requests_running: 2, requests_queued: LOAD_REQUESTS - 2 });
+    // No request finishes during the steady state, so TTFT stays what the two short ones made it.
+    const ttft = snapshot.replicas[0]!.ttft_seconds;
+    expect(ttft.p50).toBeGreaterThan(0);
+    for (const [series, value] of [
+      ['p50', ttft.p50],
+      ['p99', ttft.p99],
+    ] as const)
+      expect(
+        Number(await host.app.locator(`[data-chart=ttft] [data-series=${series}]`).getAttribute('data-last')),
+      ).toBeCloseTo(value!, 6);
     const tokens = host.app.locator('[data-chart=tokens_per_s] [data-series=generated]');
     await expect
       .poll(async () => Number(await tokens.getAttribute('data-last')), { timeout: 20_000 })
@@ -256,7 +274,7 @@ describeOnCluster('the live views of a deployment', () => {
       timeoutMs: 15_000,
       what: `job ${jobId} ended in top`,
     });
-    await load.catch(() => undefined);
+    await load;
     await host.screenshot(join(SHOTS, 'app-cancelled.png'));
 
     // Ctrl-C leaves top and gives the terminal its screen back.
