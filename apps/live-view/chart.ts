@@ -57,6 +57,17 @@ export function lineChart(spec: ChartSpec): HTMLElement {
     const last = lastKnown(series.values);
     if (last !== null) path.dataset.last = String(last);
     svg.append(path);
+    // A dot on the newest point: the first refresh has no line to draw yet.
+    const newest = series.values.length - 1;
+    if (series.values[newest] !== null && series.values[newest] !== undefined) {
+      const dot = document.createElementNS(SVG, 'circle');
+      const [x, y] = pointAt(newest, series.values[newest]!, series.values.length, points, top);
+      dot.setAttribute('cx', x.toFixed(1));
+      dot.setAttribute('cy', y.toFixed(1));
+      dot.setAttribute('r', '2.5');
+      dot.setAttribute('fill', series.color);
+      svg.append(dot);
+    }
   }
   const scale = document.createElement('span');
   scale.className = 'scale';
@@ -67,9 +78,6 @@ export function lineChart(spec: ChartSpec): HTMLElement {
 
 /** `M x y L x y …` with a new `M` after every gap. */
 export function pathOf(values: readonly (number | null)[], points: number, top: number): string {
-  const step = WIDTH / (points - 1);
-  const offset = points - values.length;
-  const height = HEIGHT - PAD_TOP;
   let d = '';
   let isDrawing = false;
   values.forEach((value, i) => {
@@ -77,12 +85,18 @@ export function pathOf(values: readonly (number | null)[], points: number, top: 
       isDrawing = false;
       return;
     }
-    const x = (offset + i) * step;
-    const y = HEIGHT - (top > 0 ? Math.min(1, value / top) : 0) * height;
+    const [x, y] = pointAt(i, value, values.length, points, top);
     d += `${isDrawing ? 'L' : 'M'}${x.toFixed(1)} ${y.toFixed(1)} `;
     isDrawing = true;
   });
   return d.trim();
+}
+
+/** Where value `i` of `count` sits: right-aligned, so the newest point is always at the right edge. */
+function pointAt(i: number, value: number, count: number, points: number, top: number): [number, number] {
+  const x = (points - count + i) * (WIDTH / (points - 1));
+  const y = HEIGHT - (top > 0 ? Math.min(1, value / top) : 0) * (HEIGHT - PAD_TOP);
+  return [x, y];
 }
 
 /** 1, 2 or 5 times a power of ten: scales that read well. */

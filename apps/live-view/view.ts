@@ -251,7 +251,7 @@ function renderCharts(job: JobStatusView, state: LiveState): Node {
     }),
     lineChart({
       id: 'ttft',
-      title: 'Time to first token',
+      title: 'TTFT',
       series: [
         { name: 'p50', values: pick('ttft_p50_s'), color: 'var(--chart-1)' },
         { name: 'p99', values: pick('ttft_p99_s'), color: 'var(--chart-2)' },
