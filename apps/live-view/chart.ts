@@ -2,10 +2,9 @@
  * A small SVG line chart: one panel, one or two series over the last refreshes, the current value
  * in the title. Gaps where a figure was unknown. The data-* attributes let a test read what is drawn.
  */
+import { HEIGHT, niceCeiling, pathOf, pointAt, WIDTH } from './geometry.js';
+
 const SVG = 'http://www.w3.org/2000/svg';
-const WIDTH = 240;
-const HEIGHT = 64;
-const PAD_TOP = 4;
 
 export interface Series {
   name: string;
@@ -74,37 +73,6 @@ export function lineChart(spec: ChartSpec): HTMLElement {
   scale.textContent = top > 0 ? `max ${spec.format(top)}` : '';
   figure.append(svg, scale);
   return figure;
-}
-
-/** `M x y L x y …` with a new `M` after every gap. */
-export function pathOf(values: readonly (number | null)[], points: number, top: number): string {
-  let d = '';
-  let isDrawing = false;
-  values.forEach((value, i) => {
-    if (value === null) {
-      isDrawing = false;
-      return;
-    }
-    const [x, y] = pointAt(i, value, values.length, points, top);
-    d += `${isDrawing ? 'L' : 'M'}${x.toFixed(1)} ${y.toFixed(1)} `;
-    isDrawing = true;
-  });
-  return d.trim();
-}
-
-/** Where value `i` of `count` sits: right-aligned, so the newest point is always at the right edge. */
-function pointAt(i: number, value: number, count: number, points: number, top: number): [number, number] {
-  const x = (points - count + i) * (WIDTH / (points - 1));
-  const y = HEIGHT - (top > 0 ? Math.min(1, value / top) : 0) * (HEIGHT - PAD_TOP);
-  return [x, y];
-}
-
-/** 1, 2 or 5 times a power of ten: scales that read well. */
-export function niceCeiling(value: number): number {
-  if (value <= 0) return 0;
-  const power = 10 ** Math.floor(Math.log10(value));
-  for (const factor of [1, 2, 5, 10]) if (value <= factor * power) return factor * power;
-  return 10 * power;
 }
 
 function lastKnown(values: readonly (number | null)[]): number | null {

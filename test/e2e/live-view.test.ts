@@ -149,7 +149,7 @@ describeOnCluster('the live views of a deployment', () => {
       '-x',
       '150',
       '-y',
-      '20',
+      '14',
       '--',
       'env',
       ...Object.entries(serverEnv())
