@@ -242,8 +242,28 @@ async function fetchHubFile(
     await response.body?.cancel().catch(() => undefined);
     return { status: response.status, url };
   }
-  const text = await response.text();
-  return { status: response.status, text, url };
+  return { status: response.status, text: await readBounded(response.body, url), url };
+}
+
+/** A response body as text, refusing one larger than any config (a mirror could send gigabytes). */
+async function readBounded(body: ReadableStream<Uint8Array> | null, url: string): Promise<string> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of body ?? []) {
+    total += chunk.length;
+    if (total > MAX_FILE_BYTES) {
+      await body?.cancel().catch(() => undefined);
+      throw new SmlError(
+        'INVALID_ARGUMENT',
+        `${url} answered more than ${MAX_FILE_BYTES} bytes: too large for a config file.`,
+        {
+          hint: 'Check HF_ENDPOINT (the Hub or a mirror), or pass a local directory holding config.json.',
+        },
+      );
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 async function loadFromHub(id: string, hub: HubOptions, deps: ModelSourceDeps): Promise<ModelFiles> {
@@ -251,7 +271,7 @@ async function loadFromHub(id: string, hub: HubOptions, deps: ModelSourceDeps): 
   try {
     config = await fetchHubFile(id, 'config.json', hub, deps);
   } catch (error) {
-    if (deps.signal?.aborted) throw error;
+    if (deps.signal?.aborted || error instanceof SmlError) throw error;
     const name = (error as Error).name;
     const reason =
       name === 'TimeoutError' || name === 'AbortError'

@@ -141,6 +141,15 @@ describe('the Hugging Face Hub over HTTP', () => {
         response.writeHead(200, { 'content-type': 'application/json' }).end(INDEX);
       } else if (url.startsWith('/acme/gated/')) {
         response.writeHead(401).end('gated');
+      } else if (url.startsWith('/acme/endless/')) {
+        // A mirror that streams without end: the reader must stop at the size of a config.
+        response.writeHead(200, { 'content-type': 'application/json' });
+        const chunk = Buffer.alloc(1024 * 1024, 0x20);
+        const pump = () => {
+          while (!response.destroyed && response.write(chunk));
+          if (!response.destroyed) response.once('drain', pump);
+        };
+        pump();
       } else if (url.startsWith('/acme/hang/')) {
         // Never answers: the client's timeout must end the wait.
       } else {
@@ -172,6 +181,14 @@ describe('the Hugging Face Hub over HTTP', () => {
       'hf_test_token_123',
     );
     expect(failure.hint).toMatch(/HF_TOKEN/);
+  });
+
+  it('an endless answer is refused once it passes the size of any config', async () => {
+    const failure = await loadModelFiles('acme/endless', { hub: { baseUrl, timeoutMs: 30_000 } }).catch(
+      (e) => e,
+    );
+    expect(failure).toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(failure.message).toMatch(/answered more than \d+ bytes/);
   });
 
   it('an unknown model is UNKNOWN_MODEL', async () => {
