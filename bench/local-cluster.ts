@@ -30,6 +30,8 @@ export function localClusterEnv(): Record<string, string> {
 
 export function localJobService(
   options: {
+    /** Rewrite the rendered scripts before they are submitted (a bench compares settings). */
+    rewrite?: (scripts: ReturnType<typeof render>) => ReturnType<typeof render>;
     onTransfer?: (event: TransferEvent) => void;
     statusSweepTtlMs?: number;
     pollIntervalMs?: number;
@@ -48,7 +50,7 @@ export function localJobService(
     resolveSystem,
     schedulerFor: () => scheduler,
     localUser: () => 'root',
-    render,
+    render: (spec) => (options.rewrite ?? ((scripts) => scripts))(render(spec)),
     review: reviewRender,
     version: 'bench',
   });

@@ -62,6 +62,13 @@ describeOnCluster('self-healing replicas', () => {
     const jobId = launched.job_ids[0]!;
     try {
       const serving = await waitForView(jobs, jobId, 'serving', (v) => v.phase === 'serving');
+      // Another config dir (no local record) sees the same job serve: the job tells its replicas.
+      const [unrecorded] = await (await createTestJobs(scheduler)).service.status([jobId]);
+      expect(unrecorded).toMatchObject({
+        phase: 'serving',
+        replicas_expected: 2,
+        is_recorded_locally: false,
+      });
       const node = serving.replica_health.find((r) => r.replica === 1)!.node_host!;
       const router = serving.endpoints.find((e) => e.kind === 'router')!.url;
       const model = launched.served_model_name;
