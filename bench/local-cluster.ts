@@ -35,6 +35,8 @@ export function localJobService(
     onTransfer?: (event: TransferEvent) => void;
     statusSweepTtlMs?: number;
     pollIntervalMs?: number;
+    /** The job store's directory (default: a fresh one); services on one directory share it as CLIs do. */
+    stateDir?: string;
   } = {},
 ) {
   const system = BUILT_IN_SYSTEMS.find((s) => s.name === 'local')!;
@@ -42,7 +44,7 @@ export function localJobService(
     { kind: 'slurm' },
     { env: localClusterEnv(), onTransfer: options.onTransfer },
   );
-  const store = new JobStore(mkdtempSync(join(tmpdir(), 'sml-bench-')));
+  const store = new JobStore(options.stateDir ?? mkdtempSync(join(tmpdir(), 'sml-bench-')));
   const resolveSystem = () => system;
   const launcher = new Launcher({
     store,

@@ -103,7 +103,7 @@ export class JobService implements JobServiceApi {
   ): Promise<LaunchResultView> {
     if (!this.deps.launcher) throw new SmlError('INTERNAL', 'No launcher is configured in this job service.');
     const result = await this.deps.launcher.launch(request, options);
-    this.sweeps.clear();
+    await this.forgetSweep(result.system);
     return result;
   }
 
@@ -315,7 +315,7 @@ export class JobService implements JobServiceApi {
         note: result.note ?? null,
       });
     }
-    this.sweeps.clear();
+    await this.forgetSweep(ref.system.name);
     return results.reverse();
   }
 
@@ -378,32 +378,47 @@ export class JobService implements JobServiceApi {
 
   /**
    * The scheduler's answer for these jobs, shared: every caller asking while a sweep runs, or within
-   * STATUS_SWEEP_TTL_MS after, gets that sweep (log followers, waits and watchers poll the same jobs).
+   * the sweep TTL after, gets that sweep, in this process or (through the job store) in any other
+   * on the same state: log followers, waits and watchers poll the same jobs.
    */
-  private sweep(
+  private async sweep(
     system: SystemProfile,
     scheduler: Scheduler,
     ids: readonly string[],
   ): Promise<Map<string, JobInfo>> {
+    const ttl = this.deps.statusSweepTtlMs ?? STATUS_SWEEP_TTL_MS;
     const recent = this.sweeps.get(system.name);
     const isFresh =
-      recent !== undefined &&
-      (recent.settledAt === undefined ||
-        this.now() - recent.settledAt < (this.deps.statusSweepTtlMs ?? STATUS_SWEEP_TTL_MS));
+      recent !== undefined && (recent.settledAt === undefined || this.now() - recent.settledAt < ttl);
     if (recent && isFresh && ids.every((id) => recent.ids.has(id))) return recent.result;
+    if (ttl > 0) {
+      const shared = await this.deps.store.readSweep(system.name);
+      if (shared && this.now() - shared.at < ttl && ids.every((id) => shared.ids.includes(id)))
+        return new Map(shared.jobs.filter((job) => ids.includes(job.jobId)).map((job) => [job.jobId, job]));
+    }
     // A new sweep also covers what the last one did, so pollers of different jobs keep sharing.
     const covered = new Set(isFresh ? [...recent!.ids, ...ids] : ids);
     const entry: Sweep = { ids: covered, result: scheduler.statuses([...covered]) };
     this.sweeps.set(system.name, entry);
     entry.result.then(
-      () => {
+      async (jobs) => {
         entry.settledAt = this.now();
+        if (ttl <= 0) return;
+        const shared = { at: entry.settledAt, ids: [...covered], jobs: [...jobs.values()] };
+        await this.deps.store
+          .writeSweep(system.name, shared)
+          .catch((error: unknown) => logger.debug({ err: error }, 'status sweep not shared'));
       },
       () => {
         if (this.sweeps.get(system.name) === entry) this.sweeps.delete(system.name);
       },
     );
     return entry.result;
+  }
+
+  private async forgetSweep(system: string): Promise<void> {
+    this.sweeps.delete(system);
+    await this.deps.store.removeSweep(system);
   }
 
   private now(): number {

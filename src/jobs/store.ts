@@ -6,6 +6,7 @@ import type { Framework } from '../domain/framework.js';
 import type { TelemetryView } from '../domain/launch-spec.js';
 import type { SlurmSettings } from '../domain/slurm-settings.js';
 import { SmlError } from '../errors.js';
+import type { JobInfo } from '../scheduler/scheduler.js';
 
 /**
  * The local record of every launch, one JSON file per launch. Writes are atomic (temp file,
@@ -62,13 +63,42 @@ const LOCK_STALE_MS = 30_000;
 const DIR_MODE = 0o700;
 const FILE_MODE = 0o600;
 
+/** One status sweep of a system: what the scheduler said of `ids` (absent ones it does not know) at `at` (ms). */
+export interface SharedSweep {
+  at: number;
+  ids: string[];
+  jobs: JobInfo[];
+}
+
 export class JobStore {
   private readonly launchesDir: string;
   private readonly keysDir: string;
+  private readonly sweepsDir: string;
 
   constructor(readonly root: string) {
     this.launchesDir = join(root, 'launches');
     this.keysDir = join(root, 'idempotency');
+    this.sweepsDir = join(root, 'sweeps');
+  }
+
+  /** The last status sweep of a system, shared by every sml-mcp process on this state (several `logs -f`). */
+  async readSweep(system: string): Promise<SharedSweep | undefined> {
+    const text = await readFile(this.sweepPathOf(system), 'utf8').catch(() => '');
+    try {
+      return text ? (JSON.parse(text) as SharedSweep) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Forget a system's last sweep (a launch or cancel just changed what it would say). */
+  async removeSweep(system: string): Promise<void> {
+    await rm(this.sweepPathOf(system), { force: true });
+  }
+
+  async writeSweep(system: string, sweep: SharedSweep): Promise<void> {
+    await this.ensureDir(this.sweepsDir);
+    await this.writeAtomic(this.sweepPathOf(system), sweep);
   }
 
   async create(record: LaunchRecord): Promise<void> {
@@ -166,6 +196,10 @@ export class JobStore {
     for (const path of [this.root, dir]) {
       if (((await stat(path)).mode & 0o077) !== 0) await chmod(path, DIR_MODE);
     }
+  }
+
+  private sweepPathOf(system: string): string {
+    return join(this.sweepsDir, `${createHash('sha256').update(system).digest('hex').slice(0, 32)}.json`);
   }
 
   private keyPathOf(key: string): string {
