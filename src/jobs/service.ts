@@ -81,7 +81,7 @@ export class JobService implements JobServiceApi {
   private readonly endedHints = new Map<string, JobStatusView['failure_hint']>();
   /** Error-log tails of starting jobs by path, re-read only when the file grew (status is polled). */
   private readonly errorTails = new Map<string, { size: number; text: string }>();
-  /** The last status sweep per system, shared by callers that ask within STATUS_SWEEP_TTL_MS. */
+  /** The last status sweep per system: callers asking while it runs share it. */
   private readonly sweeps = new Map<string, Sweep>();
 
   /** Launches left unsettled (a lost sbatch answer, a process killed mid-launch) are resolved by their readers. */
@@ -381,39 +381,52 @@ export class JobService implements JobServiceApi {
    * the sweep TTL after, gets that sweep, in this process or (through the job store) in any other
    * on the same state: log followers, waits and watchers poll the same jobs.
    */
-  private async sweep(
+  private sweep(
     system: SystemProfile,
     scheduler: Scheduler,
     ids: readonly string[],
   ): Promise<Map<string, JobInfo>> {
     const ttl = this.deps.statusSweepTtlMs ?? STATUS_SWEEP_TTL_MS;
     const recent = this.sweeps.get(system.name);
-    const isFresh =
-      recent !== undefined && (recent.settledAt === undefined || this.now() - recent.settledAt < ttl);
-    if (recent && isFresh && ids.every((id) => recent.ids.has(id))) return recent.result;
-    if (ttl > 0) {
-      const shared = await this.deps.store.readSweep(system.name);
-      if (shared && this.now() - shared.at < ttl && ids.every((id) => shared.ids.includes(id)))
-        return new Map(shared.jobs.filter((job) => ids.includes(job.jobId)).map((job) => [job.jobId, job]));
-    }
-    // A new sweep also covers what the last one did, so pollers of different jobs keep sharing.
-    const covered = new Set(isFresh ? [...recent!.ids, ...ids] : ids);
-    const entry: Sweep = { ids: covered, result: scheduler.statuses([...covered]) };
+    const isInFlight = recent !== undefined && recent.settledAt === undefined;
+    if (recent && isInFlight && ids.every((id) => recent.ids.has(id))) return recent.result;
+    // A settled sweep is shared through the store (so another process's cancel is seen at once);
+    // a new sweep also covers what the last one did, so pollers of different jobs keep sharing.
+    const isRecent = recent !== undefined && (isInFlight || this.now() - recent.settledAt! < ttl);
+    const covered = [...new Set(isRecent ? [...recent!.ids, ...ids] : ids)];
+    const entry: Sweep = {
+      ids: new Set(covered),
+      result: this.sweepOnce(system.name, scheduler, covered, ttl),
+    };
     this.sweeps.set(system.name, entry);
     entry.result.then(
-      async (jobs) => {
+      () => {
         entry.settledAt = this.now();
-        if (ttl <= 0) return;
-        const shared = { at: entry.settledAt, ids: [...covered], jobs: [...jobs.values()] };
-        await this.deps.store
-          .writeSweep(system.name, shared)
-          .catch((error: unknown) => logger.debug({ err: error }, 'status sweep not shared'));
       },
       () => {
         if (this.sweeps.get(system.name) === entry) this.sweeps.delete(system.name);
       },
     );
     return entry.result;
+  }
+
+  /** Another process's sweep of the same state when it is fresh and covers `ids`, else a new one, shared in turn. */
+  private async sweepOnce(
+    system: string,
+    scheduler: Scheduler,
+    ids: readonly string[],
+    ttl: number,
+  ): Promise<Map<string, JobInfo>> {
+    const shared = ttl > 0 ? await this.deps.store.readSweep(system) : undefined;
+    if (shared && this.now() - shared.at < ttl && ids.every((id) => shared.ids.includes(id)))
+      return new Map(shared.jobs.filter((job) => ids.includes(job.jobId)).map((job) => [job.jobId, job]));
+    const jobs = await scheduler.statuses(ids);
+    if (ttl > 0) {
+      await this.deps.store
+        .writeSweep(system, { at: this.now(), ids: [...ids], jobs: [...jobs.values()] })
+        .catch((error: unknown) => logger.debug({ err: error }, 'status sweep not shared'));
+    }
+    return jobs;
   }
 
   private async forgetSweep(system: string): Promise<void> {
