@@ -7,38 +7,42 @@ import { SmlError } from '../src/errors.js';
  */
 
 export const MAX_STRING_LENGTH = 64 * 1024;
+/** No tool argument nests deeper than a few levels; a deeper value is refused before it is walked. */
+export const MAX_NESTING = 32;
 
-interface StringProblem {
+interface ArgumentProblem {
   path: string;
-  problem: 'nul' | 'long';
+  problem: 'nul' | 'long' | 'deep';
   length: number;
 }
 
-/** The first string (or key) of a JSON value that holds a NUL byte or is too long, or undefined. */
-export function findBadString(
-  value: unknown,
-  path: readonly (string | number)[] = [],
-): StringProblem | undefined {
-  if (typeof value === 'string') return checkString(value, describePath(path));
-  if (Array.isArray(value)) {
-    for (const [index, item] of value.entries()) {
-      const found = findBadString(item, [...path, index]);
-      if (found !== undefined) return found;
-    }
-    return undefined;
-  }
-  if (value !== null && typeof value === 'object') {
-    for (const [key, item] of Object.entries(value)) {
-      const found = checkString(key, `${describePath(path)} (a key)`) ?? findBadString(item, [...path, key]);
-      if (found !== undefined) return found;
-    }
+/** The first string (or key) of a JSON value that holds a NUL byte or is too long, or a too deep value. */
+export function findBadString(value: unknown, path: (string | number)[] = []): ArgumentProblem | undefined {
+  if (typeof value === 'string') return checkString(value, path);
+  if (value === null || typeof value !== 'object') return undefined;
+  if (path.length >= MAX_NESTING) return { path: describePath(path), problem: 'deep', length: path.length };
+  const entries: Iterable<[string | number, unknown]> = Array.isArray(value)
+    ? value.entries()
+    : Object.entries(value);
+  for (const [key, item] of entries) {
+    path.push(key);
+    const found =
+      (typeof key === 'string' ? checkString(key, path, ' (a key)') : undefined) ?? findBadString(item, path);
+    path.pop();
+    if (found !== undefined) return found;
   }
   return undefined;
 }
 
-function checkString(text: string, path: string): StringProblem | undefined {
-  if (text.includes('\u0000')) return { path, problem: 'nul', length: text.length };
-  if (text.length > MAX_STRING_LENGTH) return { path, problem: 'long', length: text.length };
+function checkString(
+  text: string,
+  path: readonly (string | number)[],
+  what = '',
+): ArgumentProblem | undefined {
+  if (text.includes('\u0000'))
+    return { path: `${describePath(path)}${what}`, problem: 'nul', length: text.length };
+  if (text.length > MAX_STRING_LENGTH)
+    return { path: `${describePath(path)}${what}`, problem: 'long', length: text.length };
   return undefined;
 }
 
@@ -56,6 +60,13 @@ export function assertSafeStrings(toolName: string, args: unknown): void {
       'INVALID_ARGUMENT',
       `Invalid arguments for ${toolName}: ${path} contains a NUL byte (\\u0000), which no cluster command, file name or script can carry.`,
       { hint: `Remove the NUL byte from ${path} and call ${toolName} again.` },
+    );
+  }
+  if (found.problem === 'deep') {
+    throw new SmlError(
+      'INVALID_ARGUMENT',
+      `Invalid arguments for ${toolName}: ${path.slice(0, 200)} nests more than ${MAX_NESTING} levels deep.`,
+      { hint: `Flatten the value and call ${toolName} again; tools/list shows its input schema.` },
     );
   }
   throw new SmlError(

@@ -72,6 +72,14 @@ describe('hostile tool input', () => {
     expect(text).toMatch(/Hugging Face id/);
   });
 
+  it('refuses a value nested absurdly deep before walking it', async () => {
+    let deep: unknown = 'leaf';
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    const result = await client.callTool({ name: 'list_models', arguments: { search: deep } });
+    expectToolError(result, 'INVALID_ARGUMENT');
+    expect(textOf(result)).toMatch(/search(\.0)+ nests more than 32 levels deep/);
+  });
+
   it('refuses a NUL byte in any string, naming the field', async () => {
     const cases: [string, Record<string, unknown>, RegExp][] = [
       ['size_model', { model: 'Qwen/Qwen3-8B\u0000/etc/passwd' }, /model contains a NUL byte/],
