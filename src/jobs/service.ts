@@ -186,10 +186,7 @@ export class JobService implements JobServiceApi {
           message: `the scheduler did not answer (${(error as SmlError).code}); retrying`,
           statuses: lastStatuses ?? [],
         });
-        await sleep(
-          Math.min(this.deps.pollIntervalMs ?? 2000, Math.max(0, deadline - this.now())),
-          options.signal,
-        );
+        await this.pauseBefore(deadline, options.signal);
         continue;
       }
       lastStatuses = statuses;
@@ -202,11 +199,16 @@ export class JobService implements JobServiceApi {
       });
       if (isDone || hasEndedFirst) return { reached: isDone, timed_out: false, statuses };
       if (this.now() >= deadline) return { reached: false, timed_out: true, statuses };
-      const pause = Math.min(this.deps.pollIntervalMs ?? 2000, Math.max(0, deadline - this.now()));
-      await sleep(pause, undefined, { signal: options.signal }).catch(() => {
-        throw new SmlError('CANCELLED', 'The wait was cancelled.');
-      });
+      await this.pauseBefore(deadline, options.signal);
     }
+  }
+
+  /** One poll interval (less when the deadline is nearer); an abort ends the wait with CANCELLED. */
+  private async pauseBefore(deadline: number, signal?: AbortSignal): Promise<void> {
+    const pause = Math.min(this.deps.pollIntervalMs ?? 2000, Math.max(0, deadline - this.now()));
+    await sleep(pause, undefined, { signal }).catch(() => {
+      throw new SmlError('CANCELLED', 'The wait was cancelled.');
+    });
   }
 
   async readLog(

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SmlError } from '../../src/errors.js';
 import type { JobRun } from '../doubles/scheduler/index.js';
 import { createHarness, eventually, type Harness } from '../mcp/harness.js';
 
@@ -163,5 +164,22 @@ describe('job service', () => {
       .filter((c) => c.method === 'cancel')
       .map((c) => c.args[0]);
     expect(cancelled).toEqual([...launched.job_ids].reverse());
+  });
+
+  it('stops a wait at once when the caller aborts while the scheduler does not answer', async () => {
+    const memory = harness.memory!;
+    memory.defaultProgram = (r) =>
+      new Promise((resolve) => r.signal.addEventListener('abort', () => resolve(undefined)));
+    const jobId = await launch();
+    memory.failNext(
+      'statuses',
+      new SmlError('SCHEDULER_UNREACHABLE', 'squeue: Unable to contact slurm controller'),
+    );
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 200);
+    const waited = harness.deps.jobs.waitFor([jobId], 'serving', { timeoutS: 5, signal: controller.signal });
+    await expect(waited).rejects.toMatchObject({ code: 'CANCELLED' });
+    memory.clearFaults();
+    await harness.deps.jobs.cancel(jobId);
   });
 });
