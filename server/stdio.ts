@@ -17,20 +17,20 @@ export const MAX_STDIO_LINE_BYTES = 10 * 1024 * 1024;
 export async function runStdioServer(deps: ServerDeps): Promise<void> {
   const mcp = createMcpServer(deps);
   // The SDK ends the whole transport when one line overflows its buffer; lines are checked first.
+  // JSON-RPC answers a line it cannot take with an error (id null when the id cannot be read).
+  const answerError = (id: string | number | null, code: number, message: string) =>
+    void transport.send({ jsonrpc: '2.0', id, error: { code, message } } as unknown as JSONRPCMessage);
   const input = process.stdin.pipe(
     new LineLimiter(MAX_STDIO_LINE_BYTES, (id, bytes) => {
       logger.error(
         { bytes, id },
         `skipped a JSON-RPC line of ${bytes} bytes from stdin (limit ${MAX_STDIO_LINE_BYTES})`,
       );
-      void transport.send({
-        jsonrpc: '2.0',
-        id: id as string | number,
-        error: {
-          code: ErrorCode.InvalidRequest,
-          message: `Request too large: a message of ${bytes} bytes exceeds the ${MAX_STDIO_LINE_BYTES}-byte limit of this server and was skipped; send smaller arguments.`,
-        },
-      } as JSONRPCMessage);
+      answerError(
+        id,
+        ErrorCode.InvalidRequest,
+        `Request too large: a message of ${bytes} bytes exceeds the ${MAX_STDIO_LINE_BYTES}-byte limit of this server and was skipped; send smaller arguments.`,
+      );
     }),
   );
   const transport = new StdioServerTransport(input, process.stdout, {
@@ -53,6 +53,18 @@ export async function runStdioServer(deps: ServerDeps): Promise<void> {
   };
 
   await mcp.connect(transport);
+  // The SDK drops a line that is not JSON or not a JSON-RPC message, telling only onerror.
+  const previousOnError = transport.onerror;
+  transport.onerror = (error: Error) => {
+    previousOnError?.(error);
+    if (error instanceof SyntaxError) {
+      logger.warn('stdin line is not JSON');
+      answerError(null, ErrorCode.ParseError, 'Parse error: the line is not JSON.');
+    } else if (error.name === 'ZodError') {
+      logger.warn('stdin line is not a JSON-RPC message');
+      answerError(null, ErrorCode.InvalidRequest, 'Invalid Request: the line is not a JSON-RPC 2.0 message.');
+    }
+  };
   trackPendingRequests(transport, pending, () => {
     if (isShuttingDown && pending.size === 0) exit();
   });

@@ -78,7 +78,7 @@ describe('stdio server under hostile input', () => {
     }
   });
 
-  it('answers a line over the 10 MiB limit with a JSON-RPC error and keeps serving', async () => {
+  it('answers a line over the 10 MiB limit, or one that is not JSON-RPC, with an error and keeps serving', async () => {
     const child = spawn(process.execPath, [CLI, 'serve'], {
       env: serverEnv(),
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -89,10 +89,12 @@ describe('stdio server under hostile input', () => {
     });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     const answers = new Map<unknown, Record<string, unknown>>();
+    const unaddressed: Record<string, unknown>[] = [];
     const arrived = new Set<() => void>();
     createInterface({ input: child.stdout }).on('line', (line) => {
       const message = JSON.parse(line) as Record<string, unknown>;
-      answers.set(message.id, message);
+      if (message.id === null) unaddressed.push(message);
+      else answers.set(message.id, message);
       for (const wake of arrived) wake();
     });
     const answerTo = (id: unknown) =>
@@ -140,6 +142,11 @@ describe('stdio server under hostile input', () => {
       send({ jsonrpc: '2.0', id: 3, method: 'tools/list', params: {} });
       expect(((await answerTo(3)).result as { tools: unknown[] }).tools.length).toBeGreaterThan(0);
       expect(stderr).toMatch(/skipped a JSON-RPC line of \d+ bytes/);
+      // Lines that are not JSON, or not JSON-RPC, are answered too (id null), and serving goes on.
+      child.stdin.write('not json\n{"foo": 1}\n');
+      send({ jsonrpc: '2.0', id: 4, method: 'ping' });
+      await answerTo(4);
+      expect(unaddressed.map((m) => (m.error as { code: number }).code)).toEqual([-32700, -32600]);
     } finally {
       child.stdin.end();
       await exited;
