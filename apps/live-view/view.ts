@@ -1,4 +1,4 @@
-import { chainPosition, formatTimeLeft, hasLiveEngines } from '../../src/jobs/live-figures.js';
+import { chainPosition, formatPercent, formatTimeLeft, hasLiveEngines } from '../../src/jobs/live-figures.js';
 import type { JobStatusView } from '../../src/jobs/types.js';
 import { lineChart } from './chart.js';
 import { ENDED_JOBS_SHOWN, type LiveState } from './state.js';
@@ -246,7 +246,7 @@ function renderCharts(job: JobStatusView, state: LiveState): Node {
       id: 'kv_cache',
       title: 'KV cache',
       series: [{ name: 'used', values: pick('kv_cache_usage'), color: 'var(--chart-1)' }],
-      format: (value) => `${Math.round(value * 100)}%`,
+      format: formatPercent,
       max: 1,
     }),
     lineChart({

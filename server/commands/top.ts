@@ -1,9 +1,11 @@
+import { setMaxListeners } from 'node:events';
 import { type Command, InvalidArgumentError } from 'commander';
 import { metricsUri } from '../../resources/uris.js';
 import {
   chainPosition,
   compareForDisplay,
   type DeploymentFigures,
+  formatPercent,
   formatTimeLeft,
   hasLiveEngines,
   summarizeDeployment,
@@ -73,7 +75,7 @@ export async function watchJobs(tools: ToolCaller, options: WatchOptions): Promi
       let rows: Row[];
       let problem: string | undefined;
       try {
-        rows = await collectRows(tools, options.jobIds, previous, stop.signal);
+        rows = await collectRows(tools, options.jobIds, previous, roundSignal(stop.signal));
       } catch (error) {
         if (stop.signal.aborted) break;
         // The first answer decides (a wrong job id is an error); later hiccups are shown and retried.
@@ -171,7 +173,7 @@ export function rowCells({ job, figures }: Row): string[] {
     figures && (figures.ttft_p50_s !== null || figures.ttft_p99_s !== null)
       ? `${number(figures.ttft_p50_s, 2)}/${number(figures.ttft_p99_s, 2)} s`
       : '-',
-    figures?.kv_cache_usage != null ? `${Math.round(figures.kv_cache_usage * 100)}%` : '-',
+    figures?.kv_cache_usage != null ? formatPercent(figures.kv_cache_usage) : '-',
     formatTimeLeft(job.time_left_s) || '-',
     chainPosition(job) || '-',
   ];
@@ -237,6 +239,16 @@ function number(value: number | null | undefined, digits: number): string {
 
 function clock(date: Date): string {
   return date.toTimeString().slice(0, 8);
+}
+
+/**
+ * A signal for one refresh that follows Ctrl-C: each request of the round listens on it, and a
+ * fresh one per round keeps those listeners from piling up on one long-lived signal.
+ */
+function roundSignal(stop: AbortSignal): AbortSignal {
+  const signal = AbortSignal.any([stop]);
+  setMaxListeners(0, signal);
+  return signal;
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

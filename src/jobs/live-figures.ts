@@ -86,6 +86,12 @@ export function formatTimeLeft(seconds: number | null): string {
   return `${rest}s`;
 }
 
+/** A 0..1 fraction as a percentage, with a decimal below 10% where whole numbers would read 0%. */
+export function formatPercent(fraction: number): string {
+  const percent = fraction * 100;
+  return `${percent > 0 && percent < 10 ? percent.toFixed(1) : Math.round(percent)}%`;
+}
+
 function sumOf(values: readonly (number | null)[]): number | null {
   const known = values.filter((v): v is number => v !== null && Number.isFinite(v));
   return known.length > 0 ? known.reduce((total, v) => total + v, 0) : null;

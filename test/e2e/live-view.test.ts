@@ -246,6 +246,10 @@ describeOnCluster('the live views of a deployment', () => {
       `${serving.replicas_healthy}/${serving.replicas_expected}`,
     ]);
     expect(topRow[9]).toMatch(/^\d+m\d\ds$/);
+    // The screen holds the table and nothing else: header on the first line, no stray output.
+    const screen = await pane();
+    expect(screen.split('\n')[0]).toMatch(/^sml-mcp top — \d+ job\(s\) — /);
+    expect(screen).not.toMatch(/warning|error/i);
     await host.screenshot(join(SHOTS, 'app-serving.png'));
     await host.screenshotTerminal((await pane()).trimEnd(), join(SHOTS, 'top-serving.png'));
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   chainPosition,
+  formatPercent,
   formatTimeLeft,
   hasLiveEngines,
   summarizeDeployment,
@@ -78,6 +79,9 @@ describe('job facts for the live views', () => {
       '1h05m',
       '25h00m',
     ]);
+  });
+  it('formats small fractions with a decimal, so light use does not read 0%', () => {
+    expect([0, 0.006, 0.0949, 0.123, 1].map(formatPercent)).toEqual(['0%', '0.6%', '9.5%', '12%', '100%']);
   });
   it('gives the chain position only for chains', () => {
     expect(chainPosition(aJob({ chain_index: 1, chain_length: 3 }))).toBe('2/3');
