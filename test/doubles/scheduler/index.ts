@@ -24,8 +24,9 @@ import { requireAbsolute, requireJobId } from '../../../src/scheduler/slurm/back
  * code) and stay known to "accounting" afterwards; `#SBATCH` directives of the script are read
  * (name, comment tag, partition, reservation, account, time, nodes, output, dependency); nodes are
  * allocated whole and exclusively, so a job waits for Resources like on the four-node cluster; files
- * live in a map with byte offsets and sizes. Arguments are checked by the SLURM backend's own checks. What a job does while it runs is a JobProgram (a
- * function of the test) instead of bash. Fault switches make calls fail, hang or lose answers.
+ * live in a map with byte offsets and sizes; arguments go through the SLURM backend's own checks.
+ * What a job does while it runs is a JobProgram (a function of the test) instead of bash. Fault
+ * switches make calls fail, hang or lose answers.
  */
 
 /** What a running job's program sees. Paths are absolute or relative to the job's working dir. */
