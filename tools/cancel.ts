@@ -9,18 +9,12 @@ const CONFIRM_TIMEOUT_MS = 120_000;
 
 const input = z.strictObject({
   job_id: jobIdField('The job to stop'),
-  whole_chain: z
-    .boolean()
-    .optional()
-    .describe('Chains: true (default) stops every job; false only this one (its successor takes over)'),
-  confirm: z
-    .boolean()
-    .optional()
-    .describe('true only after the user agreed; needed when the client cannot ask the user itself'),
+  whole_chain: z.boolean().optional().describe('Chains: true (default) stops all jobs; false only this one'),
+  confirm: z.boolean().optional().describe('true once the user agreed (when the client cannot ask them)'),
   allow_foreign: z
     .boolean()
     .optional()
-    .describe('Also a job sml-mcp did not launch, only if the user asked for that job'),
+    .describe('Also a job not launched by sml-mcp, if the user asked for it'),
 });
 
 const output = z.object({

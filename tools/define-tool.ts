@@ -68,13 +68,17 @@ export function defineTool<In extends z.ZodObject, Out extends z.ZodObject>(
   return tool;
 }
 
-/** All four MCP hints from the tool's kind, so they can never disagree with what it does. */
-// No title among them: tools/list carries it beside the annotations already.
+/**
+ * The MCP hints from the tool's kind, so they can never disagree with what it does. No title (tools/list
+ * carries it beside them); for a read-only tool no destructive/idempotent hints, which the spec
+ * defines as meaningful only when readOnlyHint is false.
+ */
 export function annotationsFor(tool: Pick<ToolDefinition, 'kind' | 'touchesCluster'>): ToolAnnotations {
+  if (tool.kind === 'read') return { readOnlyHint: true, openWorldHint: tool.touchesCluster };
   return {
-    readOnlyHint: tool.kind === 'read',
+    readOnlyHint: false,
     destructiveHint: tool.kind === 'destructive',
-    // Reading twice changes nothing; cancelling an ended job is a no-op; launching twice submits twice.
+    // Cancelling an ended job is a no-op; launching twice submits twice.
     idempotentHint: tool.kind !== 'create',
     openWorldHint: tool.touchesCluster,
   };

@@ -14,7 +14,5 @@ export function logFileField() {
   return z
     .string()
     .regex(LOG_FILE_PATTERN, 'a plain file name such as log.out or replica_0.err')
-    .describe(
-      'log.out/.err (job script; default log.out), replica_<r>.out/.err (engine of replica r), router.out/.err',
-    );
+    .describe('log.out/.err (job script, default), replica_<r>.out/.err (engine r), router.out/.err');
 }

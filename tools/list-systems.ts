@@ -56,7 +56,7 @@ const input = z.strictObject({
   include_live: z
     .boolean()
     .optional()
-    .describe('Query partitions and reservations of the default and configured systems (default true)'),
+    .describe('Partitions and reservations of the default and configured systems (default true)'),
 });
 
 const output = z.object({

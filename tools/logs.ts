@@ -22,9 +22,7 @@ const input = z.strictObject({
     .int()
     .min(0)
     .optional()
-    .describe(
-      'Byte offset to read from: the previous next_cursor (follow a log), 0 = start. Not with tail_lines',
-    ),
+    .describe('Byte offset: the last next_cursor (to follow), 0 = start. Not with tail_lines'),
   max_bytes: z
     .number()
     .int()

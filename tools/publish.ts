@@ -109,6 +109,8 @@ export function toOutputJsonSchema(schema: z.ZodObject): JsonSchema {
  */
 function summarizeRecord(schema: JsonSchema): JsonSchema {
   const items = schema.items as JsonSchema | undefined;
+  // A list of strings or numbers says what it holds by its name (warnings, job_ids, framework_args).
+  if (items && !items.properties) return withoutKey(schema, 'items');
   const record = schema.properties ? schema : items?.properties ? items : undefined;
   if (!record) return schema;
   const fields = Object.keys(record.properties as object).join(', ');
@@ -117,6 +119,11 @@ function summarizeRecord(schema: JsonSchema): JsonSchema {
     type: schema.type,
     description: schema.description ? `${schema.description as string} ${shape}` : shape,
   };
+}
+
+function withoutKey(schema: JsonSchema, key: string): JsonSchema {
+  const { [key]: _, ...rest } = schema;
+  return rest;
 }
 
 const OMITTED_OUTPUT_KEYWORDS = new Set(['$schema', 'required', 'exclusiveMinimum']);

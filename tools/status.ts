@@ -14,11 +14,11 @@ const input = z.strictObject({
     .min(1)
     .max(200)
     .optional()
-    .describe('SLURM job ids from launch. Default: all yours SLURM still knows'),
+    .describe('Default: all yours SLURM still knows'),
   wait_until: z
     .enum(WAIT_TARGETS)
     .optional()
-    .describe('Wait until all are running (have nodes), serving (every replica healthy) or ended'),
+    .describe('Until all are running (have nodes), serving (all replicas healthy) or ended'),
   timeout_s: z
     .number()
     .int()
@@ -26,7 +26,7 @@ const input = z.strictObject({
     .max(3600)
     .optional()
     .describe(
-      `Longest the call takes, s (wait default ${DEFAULT_WAIT_S}: clients give up at 60); repeat while wait.timed_out. Big models load 10-30 min`,
+      `Call limit, s (wait default ${DEFAULT_WAIT_S}; clients give up at 60): repeat while wait.timed_out. Big models load 10-30 min`,
     ),
 });
 

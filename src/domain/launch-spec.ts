@@ -140,7 +140,7 @@ export const LaunchRequest = z.strictObject({
     .min(0)
     .max(100)
     .default(3)
-    .describe('Restarts in place of a replica whose engine exits, while the others serve. Default 3'),
+    .describe('Restarts of a replica whose engine exits. Default 3'),
 });
 export type LaunchRequest = z.infer<typeof LaunchRequest>;
 export type LaunchRequestInput = z.input<typeof LaunchRequest>;

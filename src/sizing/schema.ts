@@ -125,8 +125,7 @@ export type SizingAlternative = z.infer<typeof AlternativeSchema>;
 export const SizeModelResult = z.object({
   model: ModelSummarySchema.meta({
     ...BRIEF,
-    description:
-      'Facts read: architecture, attention, layers, MoE, parameters, dtype, quantization, missing facts',
+    description: 'Architecture, attention, layers, MoE, parameters, dtype, quantization, missing facts',
   }),
   target: z
     .object({
@@ -147,13 +146,13 @@ export const SizeModelResult = z.object({
   weights_bytes_per_gpu: z.number(),
   kv_bytes_per_token: z.number(),
   kv_bytes_per_token_per_gpu: z.number(),
-  kv_bytes_per_request: z.number().describe('Fixed: sliding windows, linear state'),
-  kv_capacity_tokens: z.number().int().describe('Tokens, all requests together'),
+  kv_bytes_per_request: z.number(),
+  kv_capacity_tokens: z.number().int().describe('All requests together'),
   max_context_tokens: z.number().int().describe('Per request at the concurrency'),
   max_concurrency: z.number().int().describe('At the context length'),
   memory_per_gpu: GpuMemorySchema.describe('Fullest GPU'),
   framework_args: z.array(z.string()),
-  launcher_adds: z.array(z.string()).describe('Per-node args the job adds'),
+  launcher_adds: z.array(z.string()).describe('Added per node by the job'),
   catalog_recipe: z
     .object({
       framework: Framework,

@@ -76,11 +76,9 @@ describe('tool registry', () => {
     }
   });
 
-  it('derives all four hints from the kind', () => {
+  it('derives the hints from the kind', () => {
     expect(annotationsFor({ kind: 'read', touchesCluster: false })).toEqual({
       readOnlyHint: true,
-      destructiveHint: false,
-      idempotentHint: true,
       openWorldHint: false,
     });
     expect(annotationsFor({ kind: 'create', touchesCluster: true })).toMatchObject({
