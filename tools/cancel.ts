@@ -28,7 +28,7 @@ export const cancelTool = defineTool({
   name: 'cancel',
   title: 'Cancel a deployment',
   description:
-    'Stop a deployment (scancel): it stops serving at once, so the user must agree: clients that can ask them do; else pass confirm: true once they did. Stops a whole chain by default; an ended job is a no-op; jobs sml-mcp did not launch need allow_foreign.',
+    'Stop a deployment (scancel): it stops serving at once, so the user must agree (the client asks them, or pass confirm: true once they did). Stops a whole chain by default; jobs sml-mcp did not launch need allow_foreign.',
   kind: 'destructive',
   touchesCluster: true,
   input,

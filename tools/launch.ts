@@ -27,7 +27,7 @@ export const launchTool = defineTool({
   name: 'launch',
   title: 'Launch a model',
   description:
-    'Serve a model on SLURM as an OpenAI-compatible API (sglang or vLLM): a catalog `model`, or any model folder (`model_path`, `framework`, `served_model_name`); replicas, multi-node, time, job chains, engine args, router. Returns job_ids at once; loading takes minutes: then status wait_until "serving". Check with dry_run first; an idempotency_key makes retries safe; size_model or layout "auto" sizes other models.',
+    'Serve a model on SLURM as an OpenAI-compatible API (sglang or vLLM): a catalog `model` or any model folder (`model_path`, `framework`); replicas, multi-node, time, job chains, engine args, router. Returns job_ids at once; loading takes minutes: then status wait_until "serving". Check with dry_run first; an idempotency_key makes retries safe.',
   _meta: LIVE_VIEW_TOOL_META,
   kind: 'create',
   touchesCluster: true,

@@ -68,7 +68,7 @@ export const listSystemsTool = defineTool({
   name: 'list_systems',
   title: 'List systems',
   description:
-    'Clusters sml-mcp knows (CSCS, the local test cluster, your configured ones): GPU model and memory, GPUs per node, CPU, per-job time cap; partitions and reservations of the default and configured ones. An unreachable system carries an `error` saying why.',
+    'Clusters sml-mcp knows (CSCS, the local test cluster, yours): GPU model and memory, GPUs per node, CPU, per-job time cap, and partitions and reservations of the default and configured ones; an unreachable one carries an `error`.',
   kind: 'read',
   touchesCluster: true,
   input,

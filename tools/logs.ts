@@ -40,7 +40,7 @@ export const logsTool = defineTool({
   name: 'logs',
   title: 'Read job logs',
   description:
-    "Read a job's log: log.out/.err of its script, replica_<r>.out/.err of each engine, router.out/.err. tail_lines for the latest lines; cursor to follow (pass back next_cursor). is_missing: not written yet. Subscribe to sml://jobs/{id}/logs/{file} to hear when it grows.",
+    "Read a job's log: its script's log.out/.err, each engine's replica_<r>.out/.err, router.out/.err. tail_lines for the end; cursor to follow (pass back next_cursor). Subscribe to sml://jobs/{id}/logs/{file} to hear it grow.",
   kind: 'read',
   touchesCluster: true,
   input,

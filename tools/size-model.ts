@@ -5,7 +5,7 @@ export const sizeModelTool = defineTool({
   name: 'size_model',
   title: 'Size a model',
   description:
-    'What one replica of a model needs, before anything is queued: from its config.json (catalog id, Hugging Face id or path), weight and KV-cache memory and the smallest tp/pp/ep layout that fits a system\'s GPUs at context_length × concurrency, engine args, alternatives. Pass the layout to launch (nodes_per_replica, gpus_per_replica), or launch with layout "auto".',
+    'What one replica of a model needs before anything is queued: from its config.json (catalog id, Hub id or path), weight and KV-cache memory and the smallest tp/pp/ep layout fitting a system\'s GPUs at context_length × concurrency, with engine args and alternatives. Give the layout to launch, or launch with layout "auto".',
   kind: 'read',
   // It may read config.json from the cluster's model registry or the Hugging Face Hub.
   touchesCluster: true,

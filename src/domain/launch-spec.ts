@@ -52,11 +52,7 @@ function isModelLocation(value: string): boolean {
 }
 
 export const LaunchRequest = z.strictObject({
-  model: z
-    .string()
-    .min(1)
-    .optional()
-    .describe('Catalog id (list_models), e.g. swiss-ai/Apertus-8B-Instruct-2509; or give model_path'),
+  model: z.string().min(1).optional().describe('Catalog id (list_models), or give model_path'),
   model_path: z
     .string()
     .refine(isModelLocation, {
@@ -71,7 +67,7 @@ export const LaunchRequest = z.strictObject({
     .string()
     .min(1)
     .optional()
-    .describe('HF cache for Hub downloads ($VAR allowed). Default: $HF_HOME, else $SCRATCH/huggingface'),
+    .describe('Hub download cache ($VAR ok). Default: $HF_HOME or $SCRATCH/huggingface'),
   served_model_name: z
     .string()
     .min(1)
@@ -90,7 +86,7 @@ export const LaunchRequest = z.strictObject({
     .min(1)
     .max(64)
     .optional()
-    .describe('Fewer than a node has: replicas share nodes. Default: whole nodes'),
+    .describe("Below a node's GPUs: replicas share nodes"),
   time: z
     .string()
     .optional()
@@ -113,7 +109,7 @@ export const LaunchRequest = z.strictObject({
   router: z
     .enum(['opentela', 'sglang'])
     .default('opentela')
-    .describe('opentela (default): the OpenTela mesh balances; sglang: a router on port 30000 (2+ replicas)'),
+    .describe('opentela (default), or sglang: a router on port 30000 (2+ replicas)'),
   router_args: ArgvOrString.optional().describe('sglang router args'),
   disable_opentela: z.boolean().default(false).describe('Off OpenTela: reachable in the cluster only'),
   opentela_bootstrap_addr: z
@@ -129,10 +125,7 @@ export const LaunchRequest = z.strictObject({
     .url()
     .optional()
     .describe("Where each job posts SML's launch record (no secrets). Default: the system's"),
-  disable_telemetry: z
-    .boolean()
-    .default(false)
-    .describe('Post no launch record (also SML_TELEMETRY=0, defaults.telemetry: false)'),
+  disable_telemetry: z.boolean().default(false).describe('Post no launch record (or SML_TELEMETRY=0)'),
   health_check_interval_s: z.number().int().min(5).max(600).default(30).describe('Default 30'),
   replica_restarts: z
     .number()

@@ -111,19 +111,19 @@ export const LaunchResultView = z.object({
   served_model_name: z.string(),
   system: z.string(),
   dry_run: z.boolean(),
-  endpoints: z.array(Endpoint).describe('Known once running: see status'),
+  endpoints: z.array(Endpoint).describe('Once running'),
   resource_uris: z.array(z.string()),
   /** For chains: when each job runs, as SML prints it. */
   schedule: z.array(z.object({ job_id: z.string(), runs: z.string() })),
-  review: DryRunReview.nullable().describe('Dry runs: what to check; scripts[].uri has each script'),
+  review: DryRunReview.nullable().describe('Dry runs: what to check'),
   slurm_settings: z
     .object({ partition: SettingChoice, account: SettingChoice, reservation: SettingChoice })
-    .describe('What the jobs are submitted with (null: left to SLURM) and where each came from'),
+    .describe('Each with its source; null: left to SLURM'),
   telemetry: z
     .object({ endpoint: z.string().nullable(), note: z.string() })
-    .describe("Whether each job posts SML's launch record (no secrets), and how to opt out"),
+    .describe("SML's launch record (no secrets): where to, how to opt out"),
   warnings: z.array(z.string()),
-  replayed: z.boolean().describe('Same idempotency_key seen: nothing new submitted'),
+  replayed: z.boolean().describe('idempotency_key seen before: nothing submitted'),
 });
 export type LaunchResultView = z.infer<typeof LaunchResultView>;
 

@@ -139,7 +139,7 @@ export const SizeModelResult = z.object({
       objective: SizingObjective,
       kv_cache_dtype: KvCacheDtypeInput,
     })
-    .describe('Inputs, defaults applied'),
+    .meta({ ...BRIEF, description: 'The inputs, defaults applied' }),
   fits: z.boolean().describe('Weights fit, KV cache holds context × concurrency'),
   layout: LayoutSchema.describe('Of one replica'),
   weights_bytes: z.number(),
@@ -150,7 +150,10 @@ export const SizeModelResult = z.object({
   kv_capacity_tokens: z.number().int().describe('All requests together'),
   max_context_tokens: z.number().int().describe('Per request at the concurrency'),
   max_concurrency: z.number().int().describe('At the context length'),
-  memory_per_gpu: GpuMemorySchema.describe('Fullest GPU'),
+  memory_per_gpu: GpuMemorySchema.meta({
+    ...BRIEF,
+    description: 'Fullest GPU: weights, reserved, KV pool (bytes)',
+  }),
   framework_args: z.array(z.string()),
   launcher_adds: z.array(z.string()).describe('Added per node by the job'),
   catalog_recipe: z
@@ -159,6 +162,7 @@ export const SizeModelResult = z.object({
       nodes_per_replica: z.number().int(),
       framework_args: z.string(),
     })
+    .meta({ ...BRIEF, description: "The catalog's" })
     .nullable(),
   warnings: z.array(z.string()),
   explanation: z.string(),
