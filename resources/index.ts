@@ -3,6 +3,8 @@ import type { ServerDeps } from '../src/services.js';
 import { catalogResource } from './catalog.js';
 import type { ResourceDefinition } from './define-resource.js';
 import { jobResource } from './job.js';
+import { jobLoadtestResource } from './job-loadtest.js';
+import { jobLoadtestChartResource } from './job-loadtest-chart.js';
 import { jobLogResource } from './job-log.js';
 import { jobMetricsResource } from './job-metrics.js';
 import { jobScriptResource } from './job-script.js';
@@ -19,6 +21,8 @@ export const allResources: readonly ResourceDefinition[] = [
   jobScriptResource,
   jobMetricsResource,
   renderedScriptResource,
+  jobLoadtestResource,
+  jobLoadtestChartResource,
   catalogResource,
   systemsResource,
   liveViewResource,

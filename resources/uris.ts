@@ -15,6 +15,8 @@ export const JOB_TEMPLATE = 'sml://jobs/{id}';
 export const LOG_TEMPLATE = 'sml://jobs/{id}/logs/{file}';
 export const SCRIPT_TEMPLATE = 'sml://jobs/{id}/sbatch/{script}';
 export const METRICS_TEMPLATE = 'sml://jobs/{id}/metrics';
+export const LOADTEST_TEMPLATE = 'sml://jobs/{id}/loadtests/{run}';
+export const LOADTEST_CHART_TEMPLATE = 'sml://jobs/{id}/loadtests/{run}/chart.svg';
 
 export function jobUri(jobId: string): string {
   return `sml://jobs/${jobId}`;
@@ -30,6 +32,14 @@ export function scriptUri(jobId: string, script: string): string {
 
 export function metricsUri(jobId: string): string {
   return `sml://jobs/${jobId}/metrics`;
+}
+
+export function loadtestUri(jobId: string, runId: string): string {
+  return `sml://jobs/${jobId}/loadtests/${runId}`;
+}
+
+export function loadtestChartUri(jobId: string, runId: string): string {
+  return `${loadtestUri(jobId, runId)}/chart.svg`;
 }
 
 export type ParsedJobUri =

@@ -166,6 +166,11 @@ function opentelaLabels(spec: LaunchSpec): string {
  * heads behind the router). `directWords` are bash words; `stagedWords` is the same inside the
  * double-quoted `--subprocess` string, whose values never contain whitespace (IPs, ports, URLs).
  */
+/** The router's port in a script: fixed, or from master.sh's SML_ROUTER_PORT on a shared node. */
+function routerPortWord(spec: LaunchSpec): string {
+  return spec.slurm.sharedNodeGpus ? '"$SML_ROUTER_PORT"' : String(spec.router.port);
+}
+
 function runEngine(
   spec: LaunchSpec,
   directWords: string,
@@ -185,6 +190,10 @@ function runEngine(
 // ---------------------------------------------------------------------------------------------
 // Rank scripts
 
+function gpuVariable(spec: LaunchSpec): string {
+  return spec.gpuVendor === 'amd' ? 'ROCR_VISIBLE_DEVICES' : 'CUDA_VISIBLE_DEVICES';
+}
+
 function renderHead(spec: LaunchSpec): string {
   const isFronted = spec.router.isEnabled;
   return `${blocks(
@@ -192,9 +201,14 @@ function renderHead(spec: LaunchSpec): string {
     [
       'echo "sml-mcp: replica $replica head on $(hostname) ($replica_head_ip), engine port $port, GPUs $devices"',
       'if [ "$devices" != all ]; then',
-      spec.gpuVendor === 'amd'
-        ? '  export ROCR_VISIBLE_DEVICES="$devices"'
-        : '  export CUDA_VISIBLE_DEVICES="$devices"',
+      // SLURM may name the job's own GPUs (a shared node): the replica's indices point into that list.
+      `  if [ -n "\${${gpuVariable(spec)}:-}" ]; then`,
+      `    IFS=, read -r -a granted <<<"$${gpuVariable(spec)}"`,
+      '    mapped=()',
+      '    for index in ${devices//,/ }; do mapped+=("${granted[index]:-$index}"); done',
+      '    devices="$(IFS=,; echo "${mapped[*]}")"',
+      '  fi',
+      `  export ${gpuVariable(spec)}="$devices"`,
       'fi',
     ].join('\n'),
     PRE_LAUNCH,
@@ -239,7 +253,7 @@ function renderRouter(spec: LaunchSpec): string {
       'done',
     ].join('\n'),
     // Pre-launch commands prepare the engines' nodes; the router step does not run them (as SML).
-    runEngine(spec, 'router "$@"', 'router $*', String(spec.router.port)),
+    runEngine(spec, 'router "$@"', 'router $*', routerPortWord(spec)),
   )}\n`;
 }
 
@@ -291,7 +305,7 @@ function renderEngine(spec: LaunchSpec): string {
         [
           '  router)',
           '    shift',
-          `    run_engine python3 -m sglang_router.launch_router --host 0.0.0.0 --port ${spec.router.port} --worker-urls "$@"${spec.router.args.length ? ` ${qa(spec.router.args)}` : ''}`,
+          `    run_engine python3 -m sglang_router.launch_router --host 0.0.0.0 --port ${routerPortWord(spec)} --worker-urls "$@"${spec.router.args.length ? ` ${qa(spec.router.args)}` : ''}`,
           '    ;;',
         ].join('\n'),
       );
@@ -418,7 +432,8 @@ function sbatchHeader(spec: LaunchSpec): string {
     spec.slurm.reservation && `--reservation=${spec.slurm.reservation}`,
     `--time=${spec.slurm.timeLimit}`,
     `--nodes=${spec.topology.totalNodes}`,
-    '--exclusive',
+    // Where nodes are shared, a deployment smaller than a node takes only its GPUs.
+    spec.slurm.sharedNodeGpus ? `--gpus-per-node=${spec.slurm.sharedNodeGpus}` : '--exclusive',
     directives.begin && `--begin=${directives.begin}`,
     directives.dependency && `--dependency=${directives.dependency}`,
     `--output=${SLURM_OUTPUT_PATTERN}`,
@@ -585,6 +600,14 @@ function renderMaster(spec: LaunchSpec, files: Record<string, string>): string {
     `opentela_api_port=${spec.opentela.isEnabled ? OPENTELA_API_PORT : 0}`,
     `previous_job_id=${spec.chain.previousJobId ?? "''"}`,
     `# ${LAYOUT_END}`,
+    ...(spec.slurm.sharedNodeGpus
+      ? [
+          '# Other jobs may share this node: move every port by an offset from the job id (sharedPortOffset).',
+          'port_offset=$((10000 + SLURM_JOB_ID % 1000 * 10))',
+          'for r in "${!replica_port[@]}"; do replica_port[r]=$((replica_port[r] + port_offset)); done',
+          `export SML_ROUTER_PORT=$((${spec.router.port} + port_offset))`,
+        ]
+      : []),
   ];
 
   return `${blocks(
@@ -757,7 +780,7 @@ function renderMaster(spec: LaunchSpec, files: Record<string, string>): string {
         '# sglang router in front of every replica, on the first node.',
         srunStep(spec, '${nodes[0]}', 'router', 'bash "$RANKS_DIR/router.sh" "${replica_url[@]}"'),
         'router_pid="$!"',
-        `echo "Router URL: http://\${replica_head_ip[0]}:${spec.router.port}"`,
+        `echo "Router URL: http://\${replica_head_ip[0]}:${routerPortWord(spec).replaceAll('"', '')}"`,
       ].join('\n'),
     [
       'echo "Connect to a node: srun --jobid $SLURM_JOB_ID -w ${nodes[0]} --overlap --pty bash"',

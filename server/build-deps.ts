@@ -1,4 +1,5 @@
 import { userInfo } from 'node:os';
+import { renderLoadJob } from '../sbatch/loadtest.js';
 import { render } from '../sbatch/render.js';
 import { reviewRender } from '../sbatch/review.js';
 import { type Catalog, createCatalog, loadShippedCatalog } from '../src/catalog/catalog.js';
@@ -11,6 +12,7 @@ import { Launcher } from '../src/jobs/launcher.js';
 import { RenderCache } from '../src/jobs/render-cache.js';
 import { JobService, type JobServiceDeps } from '../src/jobs/service.js';
 import { JobStore } from '../src/jobs/store.js';
+import { LoadTestService } from '../src/loadtest/service.js';
 import type { ServerDeps, SizerApi, SystemsApi } from '../src/services.js';
 import { catalogModelResolver, sizeModel } from '../src/sizing/size-model.js';
 import type { HubOptions } from '../src/sizing/source.js';
@@ -91,7 +93,7 @@ export function createJobService(
     resolveSystem: systemNamed,
     schedulerFor,
     launcher,
-    layoutOf: (record) => launchLayoutOf(LaunchSpec.parse(record.spec)),
+    layoutOf: (record, jobId) => launchLayoutOf(LaunchSpec.parse(record.spec), jobId),
     pollIntervalMs: options.pollIntervalMs,
     submitSettleMs: options.submitSettleMs,
     statusSweepTtlMs: options.statusSweepTtlMs,
@@ -103,12 +105,23 @@ export function buildServerDeps(config: ResolvedConfig, options: BuildDepsOption
   const systems = options.systems ?? createSystems(config, options);
   const catalog = buildCatalog(config);
   const renders = new RenderCache();
+  const jobs = createJobService(config, systems, catalog, options, renders);
   return {
     config,
     systems,
     catalog,
     renders,
-    jobs: createJobService(config, systems, catalog, options, renders),
+    jobs,
+    loadtests: new LoadTestService({
+      stateDir: config.stateDir,
+      jobs,
+      store: new JobStore(config.stateDir),
+      resolveSystem: (name) => resolveSystem(config, name),
+      schedulerFor: (profile) => systems.schedulerFor(profile),
+      defaults: config.defaults,
+      pollIntervalMs: options.pollIntervalMs,
+      renderLoadJob,
+    }),
     sizer: options.sizer ?? createSizerFor(config, systems, catalog, options.hub, options.localFiles),
     watchIntervalMs: options.watchIntervalMs,
   };

@@ -3,6 +3,7 @@ import type { ResolvedConfig } from './config/load.js';
 import type { SystemProfile } from './domain/system.js';
 import type { JobServiceApi } from './jobs/api.js';
 import type { RenderCache } from './jobs/render-cache.js';
+import type { LoadTestService } from './loadtest/service.js';
 import type { Scheduler } from './scheduler/scheduler.js';
 import type { SizeModelInput, SizeModelResult } from './sizing/schema.js';
 
@@ -13,6 +14,8 @@ import type { SizeModelInput, SizeModelResult } from './sizing/schema.js';
  */
 export interface ServerDeps {
   jobs: JobServiceApi;
+  /** Load tests of deployments (src/loadtest). */
+  loadtests: LoadTestApi;
   /** The shipped catalog merged with the config file's entries. */
   catalog: Catalog;
   systems: SystemsApi;
@@ -25,6 +28,8 @@ export interface ServerDeps {
   /** Server version reported in initialize; default the package version. */
   version?: string;
 }
+
+export type LoadTestApi = Pick<LoadTestService, 'start' | 'get' | 'wait' | 'list' | 'chart'>;
 
 export interface SystemsApi {
   /** Built-in and configured system profiles. */

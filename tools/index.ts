@@ -14,6 +14,7 @@ import type { ToolContext, ToolDefinition } from './define-tool.js';
 import { launchTool } from './launch.js';
 import { listModelsTool } from './list-models.js';
 import { listSystemsTool } from './list-systems.js';
+import { loadtestTool } from './loadtest.js';
 import { logsTool } from './logs.js';
 import { listToolsResult } from './publish.js';
 import { invalidArguments, toErrorResult, toSuccessResult } from './result.js';
@@ -28,6 +29,7 @@ export const allTools: readonly ToolDefinition[] = [
   statusTool,
   logsTool,
   cancelTool,
+  loadtestTool,
   listModelsTool,
   listSystemsTool,
 ] as unknown as readonly ToolDefinition[];

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { signalWithTimeout } from '../src/abort.js';
-import type { SystemProfile } from '../src/domain/system.js';
+import { isNodeSharing, type SystemProfile } from '../src/domain/system.js';
 import { errorText, SmlError, toSmlError } from '../src/errors.js';
 import type { Partition, Reservation } from '../src/scheduler/scheduler.js';
 import type { ServerDeps } from '../src/services.js';
@@ -43,6 +43,7 @@ export const SystemViewSchema = z.object({
   cpu_arch: z.enum(['aarch64', 'x86_64']),
   container_runtime: z.enum(['edf', 'pyxis', 'apptainer', 'none']),
   max_job_time: z.string().describe('Per-job cap; longer runs chain jobs'),
+  shares_nodes: z.boolean().describe('A job smaller than a node takes only its GPUs'),
   default_partition: z.string().nullable(),
   is_default: z.boolean(),
   is_user_defined: z.boolean().describe('From the config file'),
@@ -121,6 +122,7 @@ async function describeSystem(
     cpu_arch: profile.cpuArch,
     container_runtime: profile.containerRuntime,
     max_job_time: profile.maxJobTime,
+    shares_nodes: isNodeSharing(profile),
     default_partition: profile.partition ?? null,
     is_default: profile.name === deps.config.defaults.system,
     is_user_defined: deps.config.userSystemNames.includes(profile.name),

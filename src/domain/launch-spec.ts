@@ -13,7 +13,14 @@ import {
   toArgv,
 } from './framework-args.js';
 import { makeJobName, makeJobTag } from './job-name.js';
-import { computeTopology, ENGINE_BASE_PORT, logFilesOf, placeReplicas, ROUTER_PORT } from './layout.js';
+import {
+  computeTopology,
+  ENGINE_BASE_PORT,
+  logFilesOf,
+  placeReplicas,
+  ROUTER_PORT,
+  sharedPortOffset,
+} from './layout.js';
 import { resolveServedModelName } from './served-name.js';
 import {
   type ClusterAccount,
@@ -21,7 +28,7 @@ import {
   resolveSlurmSettings,
   type SlurmSettings,
 } from './slurm-settings.js';
-import { ContainerRuntime, type SystemProfile } from './system.js';
+import { ContainerRuntime, isNodeSharing, type SystemProfile } from './system.js';
 
 /**
  * The launch model. `LaunchRequest` is what a user or an agent asks for (every knob of SML's
@@ -163,6 +170,8 @@ export const LaunchSpec = z.object({
     reservation: z.string().optional(),
     timeLimit: z.string(),
     timeLimitSeconds: z.number().int().positive(),
+    /** GPUs to ask for on a node shared with other jobs; undefined = whole nodes (--exclusive). */
+    sharedNodeGpus: z.number().int().positive().optional(),
   }),
   chain: z.object({
     index: z.number().int().nonnegative(),
@@ -499,6 +508,12 @@ export function buildLaunchSpecs(request: LaunchRequest, context: LaunchContext)
   });
   warnings.push(...resolved.warnings);
   const { partition, account, reservation } = resolved.settings;
+  // A deployment smaller than one node asks for its GPUs, where the system lets jobs share nodes.
+  const gpusUsed = Math.min(topology.replicas, topology.replicasPerNode) * topology.gpusPerReplica;
+  const sharedNodeGpus =
+    isNodeSharing(system) && topology.totalNodes === 1 && gpusUsed < topology.gpusPerNode
+      ? gpusUsed
+      : undefined;
 
   const specs = chain.jobs.map(
     (job: ChainJobPlan): LaunchSpec => ({
@@ -515,6 +530,7 @@ export function buildLaunchSpecs(request: LaunchRequest, context: LaunchContext)
         reservation: reservation.value ?? undefined,
         timeLimit: job.timeLimit,
         timeLimitSeconds: job.timeLimitSeconds,
+        sharedNodeGpus,
       },
       chain: {
         index: job.index,
@@ -588,8 +604,14 @@ export function bindPreviousJob(spec: LaunchSpec, previousJobId: string): Launch
   return { ...spec, chain: { ...spec.chain, previousJobId } };
 }
 
-/** What a status reader needs of a launch: ports, router, OpenTela and log files (see src/jobs). */
-export function launchLayoutOf(spec: LaunchSpec): {
+/**
+ * What a status reader needs of a launch: ports, router, OpenTela and log files (see src/jobs).
+ * Give the job id for a job on a shared node: its ports carry the job's offset.
+ */
+export function launchLayoutOf(
+  spec: LaunchSpec,
+  jobId?: string,
+): {
   replicas: number;
   nodesPerReplica: number;
   replicaPorts: number[];
@@ -597,11 +619,12 @@ export function launchLayoutOf(spec: LaunchSpec): {
   isOpentelaEnabled: boolean;
   logFiles: string[];
 } {
+  const offset = spec.slurm.sharedNodeGpus !== undefined && jobId ? sharedPortOffset(jobId) : 0;
   return {
     replicas: spec.topology.replicas,
     nodesPerReplica: spec.topology.nodesPerReplica,
-    replicaPorts: placeReplicas(spec.topology).map((p) => p.port),
-    routerPort: spec.router.isEnabled ? spec.router.port : null,
+    replicaPorts: placeReplicas(spec.topology).map((p) => p.port + offset),
+    routerPort: spec.router.isEnabled ? spec.router.port + offset : null,
     isOpentelaEnabled: spec.opentela.isEnabled,
     logFiles: logFilesOf(spec.topology, spec.router.isEnabled),
   };

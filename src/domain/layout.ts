@@ -27,6 +27,15 @@ export interface Topology {
   totalNodes: number;
 }
 
+/**
+ * Jobs that share a node with other jobs move every port (engines, router) by an offset derived
+ * from their job id, so two deployments on one node never collide. master.sh computes the same:
+ * `$((10000 + SLURM_JOB_ID % 1000 * 10))`; ten ports per job cover up to eight replicas per node.
+ */
+export function sharedPortOffset(jobId: string): number {
+  return 10_000 + (Number.parseInt(jobId, 10) % 1000) * 10;
+}
+
 export interface ReplicaPlacement {
   replica: number;
   /** Index into the job's node list of the replica's head (node rank 0). */

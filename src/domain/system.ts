@@ -82,6 +82,12 @@ export const SystemProfile = z.object({
     .optional(),
   /** Endpoint receiving SML's launch record (one JSON POST per job); SML's for the CSCS systems. */
   telemetryEndpoint: z.string().url().optional(),
+  /**
+   * Whether jobs may share a node. Where they may, a deployment smaller than a node asks for its
+   * GPUs (`--gpus-per-node`) instead of whole nodes (`--exclusive`). Default: no for the CSCS
+   * container engine (Alps allocates whole nodes), yes for pyxis, apptainer and plain hosts.
+   */
+  sharesNodes: z.boolean().optional(),
 });
 export type SystemProfile = z.infer<typeof SystemProfile>;
 export type SystemProfileInput = z.input<typeof SystemProfile>;
@@ -178,6 +184,11 @@ const BUILT_IN_INPUTS: SystemProfileInput[] = [
     },
   },
 ];
+
+/** Whether jobs on this system may share nodes (see SystemProfile.sharesNodes). */
+export function isNodeSharing(system: Pick<SystemProfile, 'sharesNodes' | 'containerRuntime'>): boolean {
+  return system.sharesNodes ?? system.containerRuntime !== 'edf';
+}
 
 export const BUILT_IN_SYSTEMS: readonly SystemProfile[] = BUILT_IN_INPUTS.map((input) =>
   SystemProfile.parse(input),

@@ -49,8 +49,8 @@ export interface JobServiceDeps {
       options: { dryRun?: boolean; idempotencyKey?: string; signal?: AbortSignal },
     ): Promise<LaunchResultView>;
   };
-  /** The layout of a recorded launch (from its stored spec). */
-  layoutOf(record: LaunchRecord): LaunchLayout;
+  /** The layout of a recorded launch (from its stored spec); its ports as job `jobId` uses them. */
+  layoutOf(record: LaunchRecord, jobId?: string): LaunchLayout;
   pollIntervalMs?: number;
   /** How long one scheduler sweep serves every status caller (default STATUS_SWEEP_TTL_MS; 0 = never shared). */
   statusSweepTtlMs?: number;
@@ -519,7 +519,7 @@ export class JobService implements JobServiceApi {
     scheduler: Scheduler,
     signal?: AbortSignal,
   ): Promise<JobStatusView> {
-    const layout = ref.launch ? this.deps.layoutOf(ref.launch) : undefined;
+    const layout = ref.launch ? this.deps.layoutOf(ref.launch, ref.jobId) : undefined;
     const logDir = await this.logDirOf(ref, scheduler);
     // Only a running job has replicas; the report an ended (or requeued) job left behind says nothing now.
     const isRunning = info?.state === 'RUNNING';

@@ -214,15 +214,7 @@ export class JobStore {
   }
 
   private async writeAtomic(path: string, value: unknown): Promise<void> {
-    const temp = `${path}.${process.pid}.${randomUUID().slice(0, 8)}.tmp`;
-    const handle = await open(temp, 'w', FILE_MODE);
-    try {
-      await handle.writeFile(`${JSON.stringify(value, null, 2)}\n`);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, path);
+    await writeJsonAtomic(path, value);
   }
 
   private async withLock<T>(launchId: string, work: () => Promise<T>): Promise<T> {
@@ -251,4 +243,17 @@ export class JobStore {
       await rm(lockPath, { force: true });
     }
   }
+}
+
+/** Write JSON through a temp file, fsync and rename: readers see the old or the new file, never half. */
+export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
+  const temp = `${path}.${process.pid}.${randomUUID().slice(0, 8)}.tmp`;
+  const handle = await open(temp, 'w', FILE_MODE);
+  try {
+    await handle.writeFile(`${JSON.stringify(value, null, 2)}\n`);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(temp, path);
 }

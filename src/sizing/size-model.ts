@@ -2,7 +2,7 @@ import type { CatalogEntry } from '../catalog/catalog.js';
 import { loadShippedCatalog } from '../catalog/catalog.js';
 import type { Framework } from '../domain/framework.js';
 import { hasOption, toArgv } from '../domain/framework-args.js';
-import { BUILT_IN_SYSTEMS, type SystemProfile } from '../domain/system.js';
+import { BUILT_IN_SYSTEMS, isNodeSharing, type SystemProfile } from '../domain/system.js';
 import { SmlError } from '../errors.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import { buildAlternatives } from './alternatives.js';
@@ -257,6 +257,14 @@ export async function sizeModel(
     warnings.push(
       `${chosen.layout.replicas_per_node} replicas share each node: launch with gpus_per_replica ${chosen.layout.gpus_per_replica} (each replica gets its own GPUs and port).`,
     );
+    // What one replica costs depends on whether the system lets jobs share a node.
+    if (system) {
+      warnings.push(
+        isNodeSharing(system)
+          ? `${system.name} shares nodes between jobs: a deployment of ${chosen.layout.gpus_per_replica} GPU(s) per replica takes only its GPUs, so capacity counts in GPUs (${chosen.layout.replicas_per_node} such replicas per node).`
+          : `${system.name} allocates whole nodes: every job takes at least one node, so pack ${chosen.layout.replicas_per_node} replicas into one launch (replicas ${chosen.layout.replicas_per_node}) rather than launching them one by one.`,
+      );
+    }
   }
   if (arch.isDtypeAssumed && !arch.quantization) {
     warnings.push('The config names no torch_dtype: the weights are taken as bfloat16.');

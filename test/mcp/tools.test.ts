@@ -43,6 +43,7 @@ function sampleArguments(): Record<string, Record<string, unknown>> {
     list_models: { search: 'apertus' },
     list_systems: {},
     cancel: { job_id: jobId, confirm: true },
+    loadtest: { job_id: jobId, concurrency: [1, 2], duration_s: 5 },
   };
 }
 
@@ -54,6 +55,7 @@ const BAD_ARGUMENTS: Record<string, Record<string, unknown>> = {
   list_systems: { include_live: 'yes' },
   cancel: { job_id: 42 },
   size_model: { model: 7 },
+  loadtest: { scenario: 'soak' },
 };
 
 describe('tool registry', () => {

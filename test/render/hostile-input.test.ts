@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { render } from '../../sbatch/render.js';
 import type { EnvironmentFile } from '../../src/catalog/environment.js';
 import type { LaunchRequestInput } from '../../src/domain/launch-spec.js';
+import { sharedPortOffset } from '../../src/domain/layout.js';
 import { type ContainerRuntime, SystemProfile } from '../../src/domain/system.js';
 import type { SmlError } from '../../src/errors.js';
 import { SHIPPED_SGLANG_ENV, specsFor, systemNamed } from './helpers.js';
@@ -374,8 +375,10 @@ describe('hostile input runs byte for byte', () => {
     );
     const engineTail = tailFor(homeOf('vllm-packed'));
     const byPort = new Map(run.engines.map((e) => [e.argv[3], e]));
-    expect([...byPort.keys()].sort()).toEqual(['8080', '8081', '8082']);
-    for (const [slot, port] of ['8080', '8081', '8082'].entries()) {
+    // apptainer systems share nodes and 3 of 4 GPUs leave one free: ports carry the job's offset.
+    const ports = [0, 1, 2].map((slot) => String(8080 + sharedPortOffset('4242') + slot));
+    expect([...byPort.keys()].sort()).toEqual(ports);
+    for (const [slot, port] of ports.entries()) {
       const engine = byPort.get(port)!;
       expect(engine.argv).toEqual(['vllm', 'serve', '--port', port, ...engineTail]);
       expect(engine.env.CUDA_VISIBLE_DEVICES).toBe(String(slot));
