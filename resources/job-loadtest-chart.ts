@@ -1,5 +1,4 @@
 import { ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { resourceJobOf } from '../src/loadtest/service.js';
 import { completeJobId, defineResource, guard, variable } from './define-resource.js';
 import { completeRun, runOfJob } from './job-loadtest.js';
 import { LOADTEST_CHART_TEMPLATE, loadtestChartUri } from './uris.js';
@@ -18,7 +17,7 @@ export const jobLoadtestChartResource = defineResource({
       new ResourceTemplate(LOADTEST_CHART_TEMPLATE, {
         list: async () => ({
           resources: (await deps.loadtests.list()).slice(0, 20).map((r) => ({
-            uri: loadtestChartUri(resourceJobOf(r), r.run_id),
+            uri: loadtestChartUri(r.job_id, r.run_id),
             name: `load test ${r.run_id} chart`,
             mimeType: this.mimeType,
           })),

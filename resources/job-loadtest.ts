@@ -1,6 +1,5 @@
 import { ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { SmlError } from '../src/errors.js';
-import { resourceJobOf } from '../src/loadtest/service.js';
 import type { ServerDeps } from '../src/services.js';
 import { completeJobId, defineResource, guard, json, variable } from './define-resource.js';
 import { LOADTEST_TEMPLATE, loadtestUri } from './uris.js';
@@ -19,8 +18,8 @@ export const jobLoadtestResource = defineResource({
       new ResourceTemplate(LOADTEST_TEMPLATE, {
         list: async () => ({
           resources: (await deps.loadtests.list()).slice(0, 20).map((r) => ({
-            uri: loadtestUri(resourceJobOf(r), r.run_id),
-            name: `load test ${r.run_id} (${r.scenario}) of job ${resourceJobOf(r)}`,
+            uri: loadtestUri(r.job_id, r.run_id),
+            name: `load test ${r.run_id} (${r.scenario}) of job ${r.job_id}`,
             mimeType: this.mimeType,
           })),
         }),

@@ -1,6 +1,7 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { SCENARIOS } from '../../src/loadtest/plan.js';
-import type { LoadTestView } from '../../src/loadtest/service.js';
+import { isFinished } from '../../src/loadtest/service.js';
+import type { LoadTestView } from '../../src/loadtest/view.js';
 import { describeLoadTest } from '../../tools/loadtest.js';
 import type { ToolCaller } from './context.js';
 import { EXIT, printErr, printJson, printOut } from './print.js';
@@ -9,7 +10,7 @@ import { runCommand } from './run.js';
 /** The loadtest tool's longest single wait; the CLI waits in rounds up to --timeout. */
 const ROUND_S = 600;
 
-type LoadTestResult = LoadTestView & { timed_out: boolean };
+type LoadTestResult = LoadTestView;
 
 interface StartOptions {
   scenario?: string;
@@ -119,9 +120,10 @@ export async function follow(
       { run_id: runId, wait_s: Math.min(ROUND_S, remaining), target },
       { onProgress: (message) => printErr(message) },
     );
-    if (!structured.timed_out || Date.now() >= deadline) {
+    const isDone = isFinished(structured.phase);
+    if (isDone || Date.now() >= deadline) {
       report(structured, json);
-      if (structured.timed_out) {
+      if (!isDone) {
         printErr(`Still ${structured.phase} after ${timeoutS} s; run: sml-mcp loadtest show ${runId} --wait`);
         return EXIT.timeout;
       }
@@ -136,7 +138,7 @@ function report(view: LoadTestResult, json?: boolean): void {
     return;
   }
   printOut(describeLoadTest(view));
-  if (view.chart_path) printOut(`Chart: ${view.chart_path}`);
+  if (view.run.chart_path) printOut(`Chart: ${view.run.chart_path}`);
 }
 
 function targetOf(options: StartOptions): Record<string, number> | undefined {

@@ -1,4 +1,4 @@
-import type { StepResult } from './results.js';
+import type { StepResult } from './view.js';
 
 /**
  * A small self-contained SVG of a load test: output throughput (bars, left axis) and p99 time to

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { round, type StepResult } from './results.js';
+import { round } from './results.js';
+import type { Recommendation, StepResult } from './view.js';
 
 /**
  * Right-size from a measurement: the best step that met the latency target gives what the tested
@@ -23,18 +24,6 @@ export interface TestedLayout {
   gpus_per_node: number;
   /** Whether the system lets jobs share nodes (then small deployments pay for GPUs, not nodes). */
   shares_nodes: boolean;
-}
-
-export interface Recommendation {
-  feasible: boolean;
-  basis_step: number | null;
-  per_replica: { requests_per_s: number; output_tokens_per_s: number } | null;
-  replicas: number | null;
-  gpus: number | null;
-  nodes: number | null;
-  /** The arithmetic, one line per step of the reasoning. */
-  arithmetic: string[];
-  advice: string;
 }
 
 const DEFAULT_MAX_ERROR_RATE = 0.01;

@@ -1,53 +1,10 @@
-import { type EngineFigures, parsePrometheusText, summarizeEngineMetrics } from '../jobs/prometheus.js';
+import { parsePrometheusText, summarizeEngineMetrics } from '../jobs/prometheus.js';
+import type { EngineSnapshot, Progress, Quantiles, Saturation, StepResult } from './view.js';
 
 /**
  * The load generator's results file (assets/load_generator.py): one JSON object per line, read
  * back by byte offset as it grows. This module folds the lines read so far into what a run shows.
  */
-
-export interface Quantiles {
-  p50: number | null;
-  p90: number | null;
-  p99: number | null;
-  mean: number | null;
-}
-
-export interface StepResult {
-  index: number;
-  concurrency: number | null;
-  rate: number | null;
-  duration_s: number;
-  requests: number;
-  ok: number;
-  error_rate: number;
-  errors: Record<string, number>;
-  requests_per_s: number;
-  output_tokens_per_s: number;
-  output_tokens_mean: number | null;
-  ttft_s: Quantiles;
-  itl_s: Quantiles;
-  e2e_s: Quantiles;
-  /** Highest engine gauges seen while the step ran, summed over the engines. */
-  engine_peak: {
-    requests_running: number | null;
-    requests_queued: number | null;
-    kv_cache_usage: number | null;
-  };
-}
-
-export interface EngineSnapshot extends EngineFigures {
-  url: string;
-  reachable: boolean;
-}
-
-export interface Progress {
-  step: number;
-  elapsed_s: number;
-  duration_s: number;
-  completed: number;
-  errors: number;
-  in_flight: number;
-}
 
 /** Everything the results file said so far. */
 export interface ResultsState {
@@ -56,7 +13,7 @@ export interface ResultsState {
   started: boolean;
   url: string | null;
   waiting_replicas_healthy: number | null;
-  progress: Progress | null;
+  progress: Omit<Progress, 'steps_total'> | null;
   steps: StepResult[];
   stopped_early: string | null;
   engines_before: EngineSnapshot[] | null;
@@ -180,14 +137,6 @@ function toQuantiles(value: unknown): Quantiles {
 
 function numberOrNull(value: unknown): number | null {
   return typeof value === 'number' && Number.isFinite(value) ? value : null;
-}
-
-export interface Saturation {
-  concurrency: number;
-  requests_per_s: number;
-  output_tokens_per_s: number;
-  p99_ttft_s: number | null;
-  explanation: string;
 }
 
 /** Fraction of the best throughput at which a sweep counts as saturated. */

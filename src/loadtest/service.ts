@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { assetPath } from '../assets.js';
 import { formatDuration } from '../domain/duration.js';
@@ -10,21 +10,13 @@ import { LaunchSpec, launchLayoutOf } from '../domain/launch-spec.js';
 import { isNodeSharing, type SystemProfile } from '../domain/system.js';
 import { SmlError, toSmlError } from '../errors.js';
 import type { JobServiceApi } from '../jobs/api.js';
-import { type JobStore, type LaunchRecord, writeJsonAtomic } from '../jobs/store.js';
+import { type JobStore, writeJsonAtomic } from '../jobs/store.js';
 import { ENDED_STATES, type JobInfo, type Scheduler } from '../scheduler/scheduler.js';
 import { renderChart } from './chart.js';
 import { type LoadPlan, LoadShape, planLoad, planSeconds } from './plan.js';
-import { type Recommendation, recommend, SizingTarget, type TestedLayout } from './recommend.js';
-import {
-  type EngineSnapshot,
-  emptyResults,
-  findSaturation,
-  foldResults,
-  type Progress,
-  type ResultsState,
-  type Saturation,
-  type StepResult,
-} from './results.js';
+import { recommend, SizingTarget, type TestedLayout } from './recommend.js';
+import { emptyResults, findSaturation, foldResults, type ResultsState } from './results.js';
+import type { LoadTestPhase, LoadTestView } from './view.js';
 
 /**
  * Load tests: plan the steps, stage the generator and its config in the run's directory on the
@@ -64,10 +56,7 @@ const LOAD_JOB_CPUS = 2;
 const RUN_ID = /^lt-[a-z0-9]{10}$/;
 
 export const LoadTestRequest = LoadShape.extend({
-  job_id: z.string().regex(/^\d+$/).optional(),
-  launch: z.record(z.string(), z.unknown()).optional(),
-  endpoint: z.object({ url: z.string().url(), model: z.string().min(1) }).optional(),
-  system: z.string().min(1).optional(),
+  job_id: z.string().regex(/^\d+$/),
   partition: z
     .string()
     .regex(/^[A-Za-z0-9._-]+$/)
@@ -88,14 +77,6 @@ export const LoadTestRequest = LoadShape.extend({
 });
 export type LoadTestRequest = z.infer<typeof LoadTestRequest>;
 
-export type LoadTestPhase =
-  | 'queued'
-  | 'waiting_for_endpoint'
-  | 'running'
-  | 'completed'
-  | 'failed'
-  | 'cancelled';
-
 export interface LoadTestRecord {
   run_id: string;
   created_at: string;
@@ -104,37 +85,13 @@ export interface LoadTestRecord {
   scenario: string;
   model: string;
   plan: LoadPlan;
-  /** The deployment under test: its job, or null for an outside endpoint. */
-  job_id: string | null;
-  endpoint_url: string | null;
-  layout: TestedLayout | null;
+  /** The deployment under test. */
+  job_id: string;
+  layout: TestedLayout;
   load_job_id: string | null;
   state: 'submitting' | 'submitted' | 'failed';
   error?: string;
   goal?: SizingTarget;
-}
-
-export interface LoadTestView {
-  run_id: string;
-  job_id: string | null;
-  load_job_id: string | null;
-  system: string;
-  scenario: string;
-  model: string;
-  phase: LoadTestPhase;
-  endpoint: string | null;
-  progress: (Progress & { steps_total: number }) | null;
-  steps: StepResult[];
-  stopped_early: string | null;
-  saturation: Saturation | null;
-  engine_metrics: { before: EngineSnapshot[] | null; after: EngineSnapshot[] | null };
-  recommend: Recommendation | null;
-  error: string | null;
-  results_path: string;
-  resource_uri: string;
-  chart_uri: string;
-  /** The chart as a local SVG file, written once the run completed. */
-  chart_path: string | null;
 }
 
 export interface LoadTestProgress {
@@ -168,77 +125,52 @@ export class LoadTestService {
   /** Plan, stage and submit a load test; returns once the load job is queued. */
   async start(input: unknown, options: { signal?: AbortSignal } = {}): Promise<LoadTestView> {
     const request = parseRequest(input);
-    const targets = [request.job_id, request.launch, request.endpoint].filter((t) => t !== undefined);
-    if (targets.length !== 1) {
+    // A sweep past the target's latency would only measure worse steps: stop there.
+    const plan = planLoad({
+      ...request,
+      stop_p99_ttft_s: request.stop_p99_ttft_s ?? request.target?.p99_ttft_s,
+    });
+    const runId = `lt-${newLaunchId()}`;
+    const callOptions = { signal: options.signal };
+    const jobId = request.job_id;
+    const launch = (await this.deps.store.findByJobId(jobId))?.launch;
+    if (!launch) {
       throw new SmlError(
-        'INVALID_ARGUMENT',
-        'Say what to load-test: exactly one of job_id, launch or endpoint.',
+        'NOT_FOUND',
+        `Job ${jobId} has no local launch record, so its endpoints are unknown here.`,
         {
-          hint: 'job_id = a deployment launched with sml-mcp; launch = the launch tool arguments to launch one first; endpoint = {url, model} of any OpenAI-compatible server the cluster can reach.',
+          hint: 'Load-test a job launched from this machine (status lists them).',
         },
       );
     }
-    const plan = planLoad(request);
-    const runId = `lt-${newLaunchId()}`;
-    const callOptions = { signal: options.signal };
-
-    let launch: LaunchRecord | undefined;
-    let jobId: string | null = null;
-    let waitForStart = false;
-    if (request.launch) {
-      const launched = await this.deps.jobs.launch(
-        { ...pick(request, ['system', 'partition', 'account', 'reservation']), ...request.launch },
-        { signal: options.signal },
+    const [status] = await this.deps.jobs.status([jobId], callOptions);
+    if (status?.phase === 'ended') {
+      throw new SmlError(
+        'CONFLICT',
+        `Job ${jobId} has ended (${status.end_reason ?? 'unknown'}); there is nothing to load-test.`,
+        {
+          hint: 'Launch the model again, then load-test the new job (a queued job is fine).',
+        },
       );
-      jobId = launched.job_ids[0] ?? null;
-      if (!jobId) throw new SmlError('INTERNAL', 'The launch returned no job id.');
-      waitForStart = true;
-    } else if (request.job_id) {
-      jobId = request.job_id;
     }
-    if (jobId) {
-      launch = (await this.deps.store.findByJobId(jobId))?.launch;
-      if (!launch) {
-        throw new SmlError(
-          'NOT_FOUND',
-          `Job ${jobId} has no local launch record, so its endpoint layout is unknown here.`,
-          {
-            hint: 'Load-test a job launched from this machine, or pass endpoint {url, model} (the URL must be reachable from the cluster).',
-          },
-        );
-      }
-      if (!waitForStart) {
-        const [status] = await this.deps.jobs.status([jobId], callOptions);
-        if (status?.phase === 'ended') {
-          throw new SmlError(
-            'CONFLICT',
-            `Job ${jobId} has ended (${status.end_reason ?? 'unknown'}); there is nothing to load-test.`,
-            {
-              hint: 'Launch the model again (or pass launch to launch and test in one call).',
-            },
-          );
-        }
-        waitForStart = status?.phase === 'queued';
-      }
-    }
+    // A job not started yet: the load job starts after it, then waits until it serves.
+    const waitForStart = status?.phase === 'queued';
 
-    const system = this.deps.resolveSystem(launch?.system ?? request.system);
+    const system = this.deps.resolveSystem(launch.system);
     const scheduler = this.deps.schedulerFor(system);
-    const workingDir = launch?.working_dir ?? (await scheduler.workingDir(callOptions));
+    const workingDir = launch.working_dir;
     const runDir = `${workingDir}/loadtests/${runId}`;
-    const spec = launch ? LaunchSpec.parse(launch.spec) : undefined;
-    const layout = spec ? launchLayoutOf(spec, jobId ?? undefined) : undefined;
+    const spec = LaunchSpec.parse(launch.spec);
+    const layout = launchLayoutOf(spec, jobId);
     const readyTimeoutS = request.ready_timeout_s ?? DEFAULT_READY_TIMEOUT_S;
-    const model = launch?.served_model_name ?? request.endpoint!.model;
+    const model = launch.served_model_name;
     const config = {
-      target: request.endpoint
-        ? { url: request.endpoint.url }
-        : {
-            health_report: `${workingDir}/logs/${jobId}/replica_health.json`,
-            replicas: layout!.replicas,
-            replica_ports: layout!.replicaPorts,
-            router_port: layout!.routerPort,
-          },
+      target: {
+        health_report: `${workingDir}/logs/${jobId}/replica_health.json`,
+        replicas: layout.replicas,
+        replica_ports: layout.replicaPorts,
+        router_port: layout.routerPort,
+      },
       model,
       steps: plan.steps,
       prompt_tokens: plan.prompt_tokens,
@@ -259,16 +191,13 @@ export class LoadTestService {
       model,
       plan,
       job_id: jobId,
-      endpoint_url: request.endpoint?.url ?? null,
-      layout: spec
-        ? {
-            replicas: spec.topology.replicas,
-            nodes_per_replica: spec.topology.nodesPerReplica,
-            gpus_per_replica: spec.topology.gpusPerReplica,
-            gpus_per_node: spec.topology.gpusPerNode,
-            shares_nodes: isNodeSharing(system),
-          }
-        : null,
+      layout: {
+        replicas: spec.topology.replicas,
+        nodes_per_replica: spec.topology.nodesPerReplica,
+        gpus_per_replica: spec.topology.gpusPerReplica,
+        gpus_per_node: spec.topology.gpusPerNode,
+        shares_nodes: isNodeSharing(system),
+      },
       load_job_id: null,
       state: 'submitting',
       goal: request.target,
@@ -328,9 +257,9 @@ export class LoadTestService {
     const results = await this.readResults(record, scheduler, options.signal);
     const view = this.viewOf(record, results, infos.get(record.load_job_id), goal);
     if (view.phase === 'completed' && view.steps.length > 0) {
-      view.chart_path = join(this.dir, `${record.run_id}.svg`);
+      view.run.chart_path = join(this.dir, `${record.run_id}.svg`);
       if (!this.charted.has(record.run_id)) {
-        await writeFile(view.chart_path, renderChart(view.steps, chartTitle(view)), { mode: 0o644 });
+        await writeFile(view.run.chart_path, renderChart(view.steps, chartTitle(view)), { mode: 0o644 });
         this.charted.add(record.run_id);
       }
     }
@@ -377,9 +306,7 @@ export class LoadTestService {
       names.filter((n) => n.endsWith('.json')).map((n) => this.load(n.slice(0, -5)).catch(() => undefined)),
     );
     return records
-      .filter(
-        (r): r is LoadTestRecord => r !== undefined && (jobId === undefined || resourceJobOf(r) === jobId),
-      )
+      .filter((r): r is LoadTestRecord => r !== undefined && (jobId === undefined || r.job_id === jobId))
       .sort((a, b) => b.created_at.localeCompare(a.created_at));
   }
 
@@ -417,8 +344,7 @@ export class LoadTestService {
     goal: SizingTarget | undefined,
   ): LoadTestView {
     const phase = phaseOf(record, results, info);
-    const resourceJob = resourceJobOf(record);
-    const base = `sml://jobs/${resourceJob}/loadtests/${record.run_id}`;
+    const base = `sml://jobs/${record.job_id}/loadtests/${record.run_id}`;
     let error = record.error ?? results.ended?.error ?? null;
     if (!error && phase === 'failed') {
       error = `The load job ended (${info?.rawState ?? 'unknown'}) before the generator finished; read ${record.run_dir}/slurm-${record.load_job_id}.out.`;
@@ -426,27 +352,29 @@ export class LoadTestService {
     const isDone = phase === 'completed';
     return {
       run_id: record.run_id,
-      job_id: record.job_id,
-      load_job_id: record.load_job_id,
-      system: record.system,
-      scenario: record.scenario,
-      model: record.model,
       phase,
-      endpoint: results.url ?? record.endpoint_url,
+      run: {
+        job_id: record.job_id,
+        resource_uri: base,
+        scenario: record.scenario,
+        model: record.model,
+        system: record.system,
+        load_job_id: record.load_job_id,
+        endpoint: results.url,
+        stopped_early: results.stopped_early,
+        results_path: `${record.run_dir}/${LOAD_RESULTS_FILE}`,
+        chart_uri: `${base}/chart.svg`,
+        chart_path: null,
+      },
       progress:
         results.progress && !results.ended
           ? { ...results.progress, steps_total: record.plan.steps.length }
           : null,
       steps: results.steps,
-      stopped_early: results.stopped_early,
       saturation: findSaturation(results.steps),
-      engine_metrics: { before: results.engines_before, after: results.engines_after },
       recommend: goal && isDone ? recommend(goal, results.steps, record.layout) : null,
+      engine_metrics: { before: results.engines_before, after: results.engines_after },
       error,
-      results_path: `${record.run_dir}/${LOAD_RESULTS_FILE}`,
-      resource_uri: base,
-      chart_uri: `${base}/chart.svg`,
-      chart_path: null,
     };
   }
 
@@ -475,12 +403,7 @@ export class LoadTestService {
 }
 
 function chartTitle(view: LoadTestView): string {
-  return `${view.model}: ${view.scenario} (${view.run_id})`;
-}
-
-/** The job a run's resources hang under: the deployment tested, else the load job itself. */
-export function resourceJobOf(record: LoadTestRecord): string {
-  return record.job_id ?? record.load_job_id ?? '0';
+  return `${view.run.model}: ${view.run.scenario} (${view.run_id})`;
 }
 
 export function isFinished(phase: LoadTestPhase): boolean {
@@ -492,15 +415,15 @@ function phaseOf(record: LoadTestRecord, results: ResultsState, info: JobInfo | 
   if (results.ended) return results.ended.ok ? 'completed' : 'failed';
   if (info && ENDED_STATES.has(info.state)) return info.state === 'CANCELLED' ? 'cancelled' : 'failed';
   if (!info || info.state === 'PENDING') return 'queued';
-  return results.started ? 'running' : 'waiting_for_endpoint';
+  return results.started ? 'running' : 'waiting';
 }
 
 export function describeProgress(view: LoadTestView): string {
   switch (view.phase) {
     case 'queued':
-      return `load test ${view.run_id}: load job ${view.load_job_id ?? '(not submitted)'} queued`;
-    case 'waiting_for_endpoint':
-      return `load test ${view.run_id}: waiting for job ${view.job_id ?? ''} to serve`;
+      return `load test ${view.run_id}: load job ${view.run.load_job_id ?? '(not submitted)'} queued`;
+    case 'waiting':
+      return `load test ${view.run_id}: waiting for job ${view.run.job_id} to serve`;
     case 'running': {
       const p = view.progress;
       return p
@@ -519,12 +442,6 @@ function parseRequest(input: unknown): LoadTestRequest {
   throw new SmlError('INVALID_ARGUMENT', `Invalid ${issue.path.join('.') || 'request'}: ${issue.message}.`, {
     hint: 'See the loadtest tool description for the accepted values.',
   });
-}
-
-function pick<T extends object, K extends keyof T>(value: T, keys: readonly K[]): Partial<Pick<T, K>> {
-  const out: Partial<Pick<T, K>> = {};
-  for (const key of keys) if (value[key] !== undefined) out[key] = value[key];
-  return out;
 }
 
 let generatorSource: string | undefined;

@@ -1,6 +1,6 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LoadTestView } from '../../src/loadtest/service.js';
+import type { LoadTestView } from '../../src/loadtest/view.js';
 import { connect, createHarness, expectToolSuccess, type Harness } from '../mcp/harness.js';
 
 /**
@@ -25,6 +25,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await Promise.all(launched.map((id) => harness.scheduler.cancel(id).catch(() => undefined)));
   await client?.close();
   harness?.cleanup();
 });
@@ -43,7 +44,19 @@ function deployment(replicas: number): Record<string, unknown> {
   };
 }
 
-async function loadtest(args: Record<string, unknown>): Promise<LoadTestView & { timed_out: boolean }> {
+const launched: string[] = [];
+
+/** Launch a deployment and return its job id at once (the load test waits until it serves). */
+async function launch(replicas: number): Promise<string> {
+  const result = expectToolSuccess(
+    await client.callTool({ name: 'launch', arguments: deployment(replicas) }),
+  );
+  const jobId = (result.job_ids as string[])[0]!;
+  launched.push(jobId);
+  return jobId;
+}
+
+async function loadtest(args: Record<string, unknown>): Promise<LoadTestView> {
   return expectToolSuccess(await client.callTool({ name: 'loadtest', arguments: args })) as never;
 }
 
@@ -58,23 +71,23 @@ describe('loadtest on the local cluster (stand-in engines with a set speed)', ()
   it('launches, sweeps 1/2/4 streams, and finds the stand-in’s rate, TTFT and its limit of 2', {
     timeout: 300_000,
   }, async () => {
+    const jobId = await launch(1);
     const started = await loadtest({
-      launch: deployment(1),
+      job_id: jobId,
       concurrency: [1, 2, 4],
       duration_s: 4,
       prompt_tokens: 16,
       max_tokens: MAX_TOKENS,
-      cancel_after: true,
       target: { requests_per_s: 10, p99_ttft_s: 0.6 },
     });
     expect(started.run_id).toMatch(/^lt-[a-z0-9]{10}$/);
     expect(started.phase).toBe('queued');
-    expect(started.timed_out).toBe(false);
+    expect(started.run.job_id).toBe(jobId);
 
     const run = await loadtest({ run_id: started.run_id, wait_s: 240 });
     expect(run.error).toBeNull();
     expect(run.phase).toBe('completed');
-    expect(run.endpoint).toMatch(/^http:\/\/10\.77\.0\.\d+:8080\/v1$/);
+    expect(run.run.endpoint).toMatch(/^http:\/\/10\.77\.0\.\d+:8080\/v1$/);
     const [one, two, four] = run.steps;
     for (const step of run.steps) expect(step.errors).toEqual({});
 
@@ -101,9 +114,9 @@ describe('loadtest on the local cluster (stand-in engines with a set speed)', ()
     expect(run.recommend?.replicas).toBe(Math.ceil(10 / two!.requests_per_s));
     expect(run.recommend?.arithmetic.join('\n')).toContain('⌈10 /');
 
-    const json = await client.readResource({ uri: run.resource_uri });
+    const json = await client.readResource({ uri: run.run.resource_uri });
     expect(JSON.parse((json.contents[0] as { text: string }).text).steps).toHaveLength(3);
-    const chart = await client.readResource({ uri: run.chart_uri });
+    const chart = await client.readResource({ uri: run.run.chart_uri });
     expect(chart.contents[0]!.mimeType).toBe('image/svg+xml');
     expect((chart.contents[0] as { text: string }).text).toMatch(
       /^<svg[^>]*>[\s\S]*p99 TTFT[\s\S]*<\/svg>\n$/,
@@ -114,16 +127,15 @@ describe('loadtest on the local cluster (stand-in engines with a set speed)', ()
     timeout: 300_000,
   }, async () => {
     const started = await loadtest({
-      launch: deployment(2),
+      job_id: await launch(2),
       concurrency: [4],
       duration_s: 4,
       prompt_tokens: 16,
       max_tokens: MAX_TOKENS,
-      cancel_after: true,
     });
     const run = await loadtest({ run_id: started.run_id, wait_s: 240 });
     expect(run.error).toBeNull();
-    expect(run.endpoint).toMatch(/^http:\/\/10\.77\.0\.\d+:30000\/v1$/);
+    expect(run.run.endpoint).toMatch(/^http:\/\/10\.77\.0\.\d+:30000\/v1$/);
     const [four] = run.steps;
     expect(four!.errors).toEqual({});
     near(four!.requests_per_s, 4 / E2E_S);

@@ -8,7 +8,8 @@ import { SmlError } from '../../src/errors.js';
 import { renderChart } from '../../src/loadtest/chart.js';
 import { planLoad } from '../../src/loadtest/plan.js';
 import { recommend } from '../../src/loadtest/recommend.js';
-import { emptyResults, findSaturation, foldResults, type StepResult } from '../../src/loadtest/results.js';
+import { emptyResults, findSaturation, foldResults } from '../../src/loadtest/results.js';
+import type { StepResult } from '../../src/loadtest/view.js';
 
 function expectSmlError(run: () => unknown, code: string, message?: RegExp): void {
   let caught: unknown;
