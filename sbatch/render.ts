@@ -202,8 +202,7 @@ function renderHead(spec: LaunchSpec): string {
       'echo "sml-mcp: replica $replica head on $(hostname) ($replica_head_ip), engine port $port, GPUs $devices"',
       'if [ "$devices" != all ]; then',
       // SLURM may name the job's own GPUs (a shared node): the replica's indices point into that list.
-      // (SLURM writes NoDevFiles for GPUs configured without device files: nothing to map then.)
-      `  if [ -n "\${${gpuVariable(spec)}:-}" ] && [ "$${gpuVariable(spec)}" != NoDevFiles ]; then`,
+      `  if [ -n "\${${gpuVariable(spec)}:-}" ]; then`,
       `    IFS=, read -r -a granted <<<"$${gpuVariable(spec)}"`,
       '    mapped=()',
       '    for index in ${devices//,/ }; do mapped+=("${granted[index]:-$index}"); done',

@@ -255,7 +255,18 @@ export class LoadTestService {
     const scheduler = this.deps.schedulerFor(this.deps.resolveSystem(record.system));
     const infos = await scheduler.statuses([record.load_job_id], { signal: options.signal });
     const results = await this.readResults(record, scheduler, options.signal);
-    const view = this.viewOf(record, results, infos.get(record.load_job_id), goal);
+    let view = this.viewOf(record, results, infos.get(record.load_job_id), goal);
+    if (view.phase === 'queued' || view.phase === 'waiting') {
+      // A deployment that ended before it served leaves the load job waiting for nothing.
+      const [target] = await this.deps.jobs.status([record.job_id], { signal: options.signal });
+      if (target?.phase === 'ended') {
+        await scheduler.cancel(record.load_job_id, { signal: options.signal });
+        record.state = 'failed';
+        record.error = `Job ${record.job_id} ended (${target.end_reason ?? 'unknown'}) before it served; the load job ${record.load_job_id} was cancelled.`;
+        await this.save(record);
+        view = this.viewOf(record, results, undefined, goal);
+      }
+    }
     if (view.phase === 'completed' && view.steps.length > 0) {
       view.run.chart_path = join(this.dir, `${record.run_id}.svg`);
       if (!this.charted.has(record.run_id)) {

@@ -281,8 +281,7 @@ def fail_missing_model_vllm(path):
 def visible_gpus():
     """GPU ids this process may use: CUDA_VISIBLE_DEVICES, else SML_STANDIN_GPUS (default 4)."""
     cvd = os.environ.get('CUDA_VISIBLE_DEVICES')
-    # SLURM writes NoDevFiles for count-only GPUs (the local cluster's GRES): no list to honour.
-    if cvd is not None and cvd.strip() not in ('', 'NoDevFiles'):
+    if cvd is not None and cvd.strip() != '':
         return [g for g in cvd.split(',') if g.strip() != '']
     return [str(i) for i in range(int(env_float('SML_STANDIN_GPUS', 4)))]
 
