@@ -1,6 +1,5 @@
-import { ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { completeJobId, defineResource, guard, variable } from './define-resource.js';
-import { completeRun, runOfJob } from './job-loadtest.js';
+import { defineResource, guard, variable } from './define-resource.js';
+import { loadtestTemplate, runOfJob } from './job-loadtest.js';
 import { LOADTEST_CHART_TEMPLATE, loadtestChartUri } from './uris.js';
 
 export const jobLoadtestChartResource = defineResource({
@@ -14,19 +13,7 @@ export const jobLoadtestChartResource = defineResource({
   register(mcp, deps) {
     mcp.registerResource(
       this.name,
-      new ResourceTemplate(LOADTEST_CHART_TEMPLATE, {
-        list: async () => ({
-          resources: (await deps.loadtests.list()).slice(0, 20).map((r) => ({
-            uri: loadtestChartUri(r.job_id, r.run_id),
-            name: `load test ${r.run_id} chart`,
-            mimeType: this.mimeType,
-          })),
-        }),
-        complete: {
-          id: (value) => completeJobId(deps, value),
-          run: async (value, context) => completeRun(deps, value, context?.arguments?.id),
-        },
-      }),
+      loadtestTemplate(deps, LOADTEST_CHART_TEMPLATE, loadtestChartUri, this.mimeType),
       { title: this.title, description: this.description, mimeType: this.mimeType },
       (uri, variables, extra) =>
         guard(deps, uri.href, async () => {

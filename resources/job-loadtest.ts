@@ -15,19 +15,7 @@ export const jobLoadtestResource = defineResource({
   register(mcp, deps) {
     mcp.registerResource(
       this.name,
-      new ResourceTemplate(LOADTEST_TEMPLATE, {
-        list: async () => ({
-          resources: (await deps.loadtests.list()).slice(0, 20).map((r) => ({
-            uri: loadtestUri(r.job_id, r.run_id),
-            name: `load test ${r.run_id} (${r.scenario}) of job ${r.job_id}`,
-            mimeType: this.mimeType,
-          })),
-        }),
-        complete: {
-          id: (value) => completeJobId(deps, value),
-          run: async (value, context) => completeRun(deps, value, context?.arguments?.id),
-        },
-      }),
+      loadtestTemplate(deps, LOADTEST_TEMPLATE, loadtestUri, this.mimeType),
       { title: this.title, description: this.description, mimeType: this.mimeType },
       (uri, variables, extra) =>
         guard(deps, uri.href, async () => {
@@ -42,6 +30,28 @@ export const jobLoadtestResource = defineResource({
   },
 });
 
+/** A per-run template: lists the newest runs (`uriOf` gives each one's URI), completes job and run ids. */
+export function loadtestTemplate(
+  deps: ServerDeps,
+  template: string,
+  uriOf: (jobId: string, runId: string) => string,
+  mimeType: string,
+): ResourceTemplate {
+  return new ResourceTemplate(template, {
+    list: async () => ({
+      resources: (await deps.loadtests.list()).slice(0, 20).map((r) => ({
+        uri: uriOf(r.job_id, r.run_id),
+        name: `load test ${r.run_id} (${r.scenario}) of job ${r.job_id}`,
+        mimeType,
+      })),
+    }),
+    complete: {
+      id: (value) => completeJobId(deps, value),
+      run: async (value, context) => completeRun(deps, value, context?.arguments?.id),
+    },
+  });
+}
+
 /** The run id when it belongs to the job of the URI; NOT_FOUND otherwise. */
 export async function runOfJob(deps: ServerDeps, jobId: string, runId: string): Promise<string> {
   const runs = await deps.loadtests.list(jobId);
@@ -53,7 +63,7 @@ export async function runOfJob(deps: ServerDeps, jobId: string, runId: string): 
   return runId;
 }
 
-export async function completeRun(deps: ServerDeps, prefix: string, jobId?: string): Promise<string[]> {
+async function completeRun(deps: ServerDeps, prefix: string, jobId?: string): Promise<string[]> {
   try {
     return (await deps.loadtests.list(jobId)).map((r) => r.run_id).filter((id) => id.startsWith(prefix));
   } catch {
