@@ -4,7 +4,6 @@ import { SmlError } from '../src/errors.js';
 import { SCENARIOS } from '../src/loadtest/plan.js';
 import { LoadTestView } from '../src/loadtest/view.js';
 import { defineTool } from './define-tool.js';
-import { createProgressReporter } from './deadline.js';
 
 const DEFAULT_FOLLOW_WAIT_S = 50;
 
@@ -46,7 +45,9 @@ export const loadtestTool = defineTool({
   touchesCluster: true,
   input,
   output,
-  async run(args, { deps, extra }) {
+  // A follow-up waits wait_s (default 50 s): the call's time budget follows it.
+  waitS: (args) => args.wait_s ?? (args.run_id !== undefined ? DEFAULT_FOLLOW_WAIT_S : undefined),
+  async run(args, { deps, extra, progress }) {
     const { run_id: runId, wait_s: waitS, target, ...rest } = args;
     let view: LoadTestView;
     if (runId !== undefined) {
@@ -81,7 +82,7 @@ export const loadtestTool = defineTool({
         timeoutS: wait,
         signal: extra.signal,
         goal: target,
-        onProgress: createProgressReporter(extra, wait),
+        onProgress: progress,
       });
       view = result.view;
     }
