@@ -127,7 +127,7 @@ async function cancel(jobId: string, isConfirmed: boolean): Promise<void> {
     }>('cancel', isConfirmed ? { job_id: jobId, confirm: true } : { job_id: jobId });
     state.notice =
       result.outcome === 'declined'
-        ? `Not cancelled: ${result.summary} keeps running.`
+        ? 'Not cancelled: the deployment keeps running.'
         : `Cancelled ${
             result.results
               .filter((r) => r.cancelled)

@@ -185,14 +185,14 @@ function renderChain(chain: JobStatusView[], current: JobStatusView): Node {
   const items = chain.map((member) => {
     const when =
       member.phase === 'ended'
-        ? `ended ${member.ended_at ?? ''}`
+        ? `ended ${localTime(member.ended_at)}`
         : member.phase === 'queued'
           ? `queued${member.time_limit_s ? `, runs up to ${formatTimeLeft(member.time_limit_s)}` : ''}`
-          : `${member.phase} since ${member.started_at ?? '?'}, ${formatTimeLeft(member.time_left_s)} left`;
+          : `${member.phase} since ${localTime(member.started_at)}, ${formatTimeLeft(member.time_left_s)} left`;
     return el(
       'li',
       { class: member.job_id === current.job_id ? 'current' : '' },
-      `${member.chain_index + 1}. job ${member.job_id}: ${when}`,
+      `job ${member.job_id}: ${when}`,
     );
   });
   return el(
@@ -201,6 +201,13 @@ function renderChain(chain: JobStatusView[], current: JobStatusView): Node {
     el('h3', {}, `Chain of ${current.chain_length} jobs`),
     el('ol', {}, ...items),
   );
+}
+
+/** A SLURM time in the viewer's locale; as given when it does not parse. */
+function localTime(value: string | null): string {
+  if (!value) return '?';
+  const date = new Date(value);
+  return Number.isNaN(date.getTime()) ? value : date.toLocaleString();
 }
 
 function renderCharts(job: JobStatusView, state: LiveState): Node {

@@ -62,11 +62,15 @@ export function hasLiveEngines(job: JobStatusView): boolean {
   return job.phase === 'serving' || job.phase === 'degraded';
 }
 
-/** Display order of the live views: jobs still running or queued first, then the newest first. */
+/**
+ * Display order of the live views: running jobs (newest first), then queued ones in the order
+ * they will run (a chain's next job first), then ended ones (newest first).
+ */
 export function compareForDisplay(a: JobStatusView, b: JobStatusView): number {
-  const isEndedA = a.phase === 'ended';
-  if (isEndedA !== (b.phase === 'ended')) return isEndedA ? 1 : -1;
-  return Number(b.job_id.split('_')[0]) - Number(a.job_id.split('_')[0]);
+  const group = (job: JobStatusView) => (job.phase === 'ended' ? 2 : job.phase === 'queued' ? 1 : 0);
+  if (group(a) !== group(b)) return group(a) - group(b);
+  const age = Number(a.job_id.split('_')[0]) - Number(b.job_id.split('_')[0]);
+  return group(a) === 1 ? age : -age;
 }
 
 /** "2/3" for the chain position, "" for a job that is not part of a chain. */

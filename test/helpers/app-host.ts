@@ -3,7 +3,7 @@
  * the app's HTML comes from the server's ui:// resource, its tool calls and resource reads go
  * through ext-apps' AppBridge (test/helpers/app-host-page.ts) to a real MCP client of the server.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -67,6 +67,10 @@ function bundleHostPage(): Promise<string> {
 }
 
 export async function openApp(client: Client, options: OpenAppOptions): Promise<TestHost> {
+  if (!existsSync(CHROMIUM))
+    throw new Error(
+      `${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium; .ci/run does)`,
+    );
   const resource = await client.readResource({ uri: options.uri });
   const content = resource.contents[0] as { text: string; _meta?: { ui?: { csp?: unknown } } };
   const profile = mkdtempSync(join(tmpdir(), 'sml-chromium-'));

@@ -3,15 +3,18 @@ import { ENDED_JOBS_SHOWN, HISTORY_POINTS, LiveState, LOG_KEEP_CHARS } from '../
 import { aJob, aReplica } from '../helpers/live-view.js';
 
 describe('the live view state', () => {
-  it('lists running jobs first, newest first, and selects the newest running one', () => {
+  it('lists running jobs (newest first), then the queue in the order it runs, then ended ones', () => {
     const state = new LiveState();
     state.setJobs([
       aJob({ job_id: '10', phase: 'ended', end_reason: 'cancelled' }),
       aJob({ job_id: '11' }),
       aJob({ job_id: '12', phase: 'queued' }),
+      aJob({ job_id: '13', phase: 'queued' }),
+      aJob({ job_id: '14', phase: 'starting' }),
+      aJob({ job_id: '9', phase: 'ended' }),
     ]);
-    expect(state.jobs.map((job) => job.job_id)).toEqual(['12', '11', '10']);
-    expect(state.selectedJobId).toBe('12');
+    expect(state.jobs.map((job) => job.job_id)).toEqual(['14', '11', '12', '13', '10', '9']);
+    expect(state.selectedJobId).toBe('14');
   });
 
   it('moves an automatic selection on when its job ends, but keeps a job the person chose', () => {
