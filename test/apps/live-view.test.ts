@@ -12,6 +12,11 @@ import type { JobStatusView } from '../../src/jobs/types.js';
 import { openApp, type TestHost } from '../helpers/app-host.js';
 import { connect, createHarness, type Harness, submitRecordedJob } from '../mcp/harness.js';
 
+/** What the page's callback uses of the browser's window (the tests type-check without the DOM). */
+interface BrowserWindow {
+  getComputedStyle(element: unknown): { backgroundColor: string };
+}
+
 const SHOTS = join(import.meta.dirname, '..', '..', 'test-output', 'live-view');
 
 let harness: Harness;
@@ -93,9 +98,11 @@ it('shows a chain and a diagnosed failure, and keeps a job the person declines t
   expect(schedule[1]).toMatch(new RegExp(`^job ${chain[1]}: queued, runs up to \\d+h\\d\\dm$`));
   expect(await app.locator('#detail').textContent()).toContain('Engine charts appear once the job serves.');
   // The host's dark theme reaches the view.
-  expect(await app.locator('body').evaluate((body) => getComputedStyle(body).backgroundColor)).toBe(
-    'rgb(13, 17, 23)',
-  );
+  expect(
+    await app
+      .locator('body')
+      .evaluate((body) => (globalThis as unknown as BrowserWindow).getComputedStyle(body).backgroundColor),
+  ).toBe('rgb(13, 17, 23)');
   await host.screenshot(join(SHOTS, 'app-chain-dark.png'));
 
   // The failed job, picked with the keyboard: its diagnosis and no Cancel button.
