@@ -6,7 +6,7 @@ import type { launchLayoutOf } from '../domain/launch-spec.js';
 import type { SystemProfile } from '../domain/system.js';
 import { SmlError } from '../errors.js';
 import { logger } from '../log.js';
-import type { JobInfo, Scheduler } from '../scheduler/scheduler.js';
+import { ENDED_STATES, type JobInfo, type Scheduler } from '../scheduler/scheduler.js';
 import { decodeUtf8Prefix } from '../text.js';
 import type { JobServiceApi, WaitProgress, WaitResult } from './api.js';
 import { diagnoseFailure, type LogText } from './diagnosis.js';
@@ -79,6 +79,8 @@ export class JobService implements JobServiceApi {
   private readonly workingDirs = new Map<string, Promise<string>>();
   /** Hints of ended jobs never change; read their logs once. */
   private readonly endedHints = new Map<string, JobStatusView['failure_hint']>();
+  /** Jobs seen running, and when one was then seen queued again (requeued), by job id. */
+  private readonly runs = new Map<string, { requeuedAt?: number }>();
   /** Error-log tails of starting jobs by path, re-read only when the file grew (status is polled). */
   private readonly errorTails = new Map<string, { size: number; text: string }>();
   /** The last status sweep per system: callers asking while it runs share it. */
@@ -431,6 +433,19 @@ export class JobService implements JobServiceApi {
     return jobs;
   }
 
+  /** When this service saw the job queued again after it ran (a requeue), if it did. */
+  private noteRequeue(jobId: string, info: JobInfo | undefined): number | undefined {
+    const run = this.runs.get(jobId);
+    if (info?.state === 'RUNNING') {
+      if (!run) this.runs.set(jobId, {});
+    } else if (run && (info?.state === 'PENDING' || info?.state === 'REQUEUED')) {
+      run.requeuedAt = this.now();
+    } else if (!info || ENDED_STATES.has(info.state)) {
+      this.runs.delete(jobId);
+    }
+    return this.runs.get(jobId)?.requeuedAt;
+  }
+
   private async forgetSweep(system: string): Promise<void> {
     this.sweeps.delete(system);
     await this.deps.store.removeSweep(system);
@@ -523,9 +538,15 @@ export class JobService implements JobServiceApi {
     const logDir = await this.logDirOf(ref, scheduler);
     // Only a running job has replicas; the report an ended (or requeued) job left behind says nothing now.
     const isRunning = info?.state === 'RUNNING';
-    const report = isRunning
+    const requeuedAt = this.noteRequeue(ref.jobId, info);
+    const lastReport = isRunning
       ? await this.readHealthReport(scheduler, logDir, layout, info?.nodes, signal)
       : undefined;
+    // Until its new run reports, a requeued job's report is its previous run's (master.sh removes it, but only once it runs).
+    const report =
+      lastReport && requeuedAt !== undefined && lastReport.checked_at * 1000 < requeuedAt
+        ? undefined
+        : lastReport;
     // Without a local record the job itself tells: its health checker reports every replica it runs.
     const replicasExpected = layout?.replicas ?? report?.replicas.length ?? 0;
     // The launch record is written just before its jobs are submitted.

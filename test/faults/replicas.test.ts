@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { expect, it } from 'vitest';
 import type { JobStatusView } from '../../src/jobs/types.js';
 import { createSlurmScheduler } from '../../src/scheduler/slurm/index.js';
-import { clusterEnv, describeOnCluster, waitFor } from '../helpers/cluster.js';
+import { clusterEnv, describeOnCluster, runOnCluster, waitFor } from '../helpers/cluster.js';
 import { chat, createTestJobs, type TestJobs } from '../helpers/jobs.js';
 
 /** The engine process of a job's replica on one node (the job is ours: found by its SLURM_JOB_ID). */
@@ -103,6 +103,18 @@ describeOnCluster('self-healing replicas', () => {
       const log = (await jobs.service.readLog(jobId, 'log.err')).text;
       expect(log).toContain('restarting replica 1 in place (restart 1 of 1)');
       expect(log).toContain('replica 1 stays down after 1 restart(s); 1 replica(s) left');
+
+      // Requeued, the job starts over: its previous run's health report never counts as serving.
+      const requeuedAtS = Date.now() / 1000;
+      const requeue = await runOnCluster('scontrol', ['requeue', jobId]);
+      expect(requeue.exitCode, requeue.stderr).toBe(0);
+      await waitForView(jobs, jobId, 'queued after the requeue', (v) => v.phase === 'queued');
+      // SLURM holds a requeued job for two minutes; release it now.
+      await runOnCluster('scontrol', ['update', `jobid=${jobId}`, 'starttime=now']);
+      const again = await waitForView(jobs, jobId, 'serving after the requeue', (v) => v.phase === 'serving');
+      expect(again.replicas_healthy).toBe(2);
+      for (const replica of again.replica_health)
+        expect(replica.last_seen).toBeGreaterThanOrEqual(Math.floor(requeuedAtS));
     } finally {
       await jobs.service.cancel(jobId);
     }
