@@ -137,6 +137,25 @@ describe('replica health checker', () => {
     expect(report.replicas[0].last_seen).toBeGreaterThan(0);
   });
 
+  it("looks a restarted replica's OpenTela peer id up again", async () => {
+    // srun runs the peer-id look-up on the node: this one answers peer-1, peer-2, … in turn.
+    writeFileSync(
+      join(dir, 'srun'),
+      '#!/bin/bash\nn=$(( $(cat "$SRUN_COUNT" 2>/dev/null || echo 0) + 1 ))\necho "$n" >"$SRUN_COUNT"\necho "peer-$n"\n',
+    );
+    chmodSync(join(dir, 'srun'), 0o755);
+    const restarted = await healthServer([200, 503, 200]);
+    const { report } = await runChecker('peer', {
+      SML_HEALTH_REPLICA_IPS: '127.0.0.1',
+      SML_HEALTH_REPLICA_HOSTS: 'n1',
+      SML_HEALTH_REPLICA_PORTS: String(restarted),
+      SML_HEALTH_OPENTELA_PORT: '8092',
+      SML_HEALTH_MAX_CYCLES: '3',
+      SRUN_COUNT: join(dir, 'peer.srun-count'),
+    });
+    expect(report.replicas[0]).toMatchObject({ health: 'HEALTHY', peer_id: 'peer-2' });
+  });
+
   it('cancels the predecessor once every replica is healthy, once', async () => {
     const a = await healthServer([200]);
     const b = await healthServer([200]);
