@@ -18,8 +18,14 @@ function pidOf(daemon: 'slurmctld' | 'slurmdbd'): number {
 /** Freeze a daemon (SIGSTOP): requests reach its socket but get no answer until it is resumed. */
 export function pauseDaemon(daemon: 'slurmctld' | 'slurmdbd'): () => void {
   const pid = pidOf(daemon);
+  const resume = () => {
+    process.off('exit', resume);
+    process.kill(pid, 'SIGCONT');
+  };
+  // Even a test process that dies before its `finally` leaves the daemon running.
+  process.once('exit', resume);
   process.kill(pid, 'SIGSTOP');
-  return () => process.kill(pid, 'SIGCONT');
+  return resume;
 }
 
 /** Stop slurmdbd (accounting down); the returned function starts it again and waits until it answers. */
