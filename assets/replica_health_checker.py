@@ -17,6 +17,8 @@ Environment (set by master.sh):
   SML_HEALTH_TIMEOUT            HTTP timeout in seconds (10)
   SML_HEALTH_OPENTELA_PORT      OpenTela API port on each node, 0 = OpenTela disabled (8092)
   SML_HEALTH_PREVIOUS_JOB_ID    predecessor in a chain, cancelled once all replicas are healthy
+  SML_HEALTH_ROUTER_URL         the router in front of the replicas (http://ip:port), if any: it
+                                must answer /health too before the job counts as healthy
   SML_HEALTH_MAX_CYCLES         stop after this many checks (tests); 0 = run until killed
 """
 
@@ -61,8 +63,11 @@ def int_env(name, default):
 
 
 def probe(ip, port, timeout):
-    """GET /health: 2xx is HEALTHY, another HTTP status NOT_RESPONDING, no answer ERROR."""
-    url = "http://%s:%d/health" % (ip, port)
+    """GET /health of an engine: 2xx is HEALTHY, another HTTP status NOT_RESPONDING, no answer ERROR."""
+    return probe_url("http://%s:%d/health" % (ip, port), timeout)
+
+
+def probe_url(url, timeout):
     try:
         response = _OPENER.open(url, timeout=timeout)
         try:
@@ -157,6 +162,8 @@ class Checker(object):
         self.opentela_port = int_env("SML_HEALTH_OPENTELA_PORT", 8092)
         self.previous_job_id = (environ.get("SML_HEALTH_PREVIOUS_JOB_ID") or "").strip()
         self.max_cycles = int_env("SML_HEALTH_MAX_CYCLES", 0)
+        self.router_url = (environ.get("SML_HEALTH_ROUTER_URL") or "").strip().rstrip("/")
+        self.router_last_seen = None
         self.last_seen = [None] * len(self.ips)
         self.peer_ids = [None] * len(self.ips)
         self.peer_attempts = [0] * len(self.ips)
@@ -190,7 +197,19 @@ class Checker(object):
                     "last_seen": self.last_seen[replica],
                 }
             )
-        is_all_healthy = len(entries) > 0 and all(e["health"] == HEALTHY for e in entries)
+        router = None
+        if self.router_url:
+            router_health = probe_url(self.router_url + "/health", self.timeout)
+            if router_health == HEALTHY:
+                self.router_last_seen = int(time.time())
+            elif self.router_last_seen is None:
+                router_health = NOT_DEPLOYED
+            router = {"url": self.router_url, "health": router_health, "last_seen": self.router_last_seen}
+        is_all_healthy = (
+            len(entries) > 0
+            and all(e["health"] == HEALTHY for e in entries)
+            and (router is None or router["health"] == HEALTHY)
+        )
         if is_all_healthy and not self.was_all_healthy:
             log("all %d replicas healthy" % len(entries))
         self.was_all_healthy = self.was_all_healthy or is_all_healthy
@@ -200,6 +219,7 @@ class Checker(object):
         report = {
             "checked_at": int(time.time()),
             "replicas": entries,
+            "router": router,
             "all_healthy": is_all_healthy,
             "previous_job_id": self.previous_job_id or None,
             "previous_job_cancelled": bool(self.previous_job_id) and self.is_predecessor_gone,

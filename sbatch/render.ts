@@ -589,6 +589,10 @@ function renderMaster(spec: LaunchSpec, files: Record<string, string>): string {
     `SML_HEALTH_INTERVAL=${spec.healthCheck.intervalSeconds}`,
     `SML_HEALTH_STARTUP_INTERVAL=${spec.healthCheck.startupIntervalSeconds}`,
     `SML_HEALTH_TIMEOUT=${spec.healthCheck.timeoutSeconds}`,
+    // Behind a router, serving means the router answers too (it starts once every replica does).
+    ...(spec.router.isEnabled
+      ? [`SML_HEALTH_ROUTER_URL="http://\${replica_head_ip[0]}:${spec.router.port}"`]
+      : []),
   ];
   const layout = [
     `# ${LAYOUT_BEGIN}: which node (index into the job's node list) heads each replica, its engine port and GPUs.`,

@@ -16,6 +16,8 @@ export const UNLISTED_GRACE_S = 60;
 export interface HealthReport {
   checked_at: number;
   replicas: ReplicaHealth[];
+  /** The router in front of the replicas, when the job has one. */
+  router?: { health: ReplicaHealth['health']; last_seen: number | null };
 }
 
 const HEALTH_VALUES = new Set(['HEALTHY', 'NOT_RESPONDING', 'ERROR', 'NOT_DEPLOYED']);
@@ -74,7 +76,7 @@ export function parseHealthReport(
   const replicas = report.replicas.flatMap((entry, position): ReplicaHealth[] => {
     if (!entry || typeof entry !== 'object') return [];
     const r = entry as Record<string, unknown>;
-    const health = typeof r.health === 'string' && HEALTH_VALUES.has(r.health) ? r.health : 'ERROR';
+    const health = healthOf(r.health);
     const host = typeof r.node_host === 'string' ? r.node_host : null;
     const isOnJobNode = nodes.size === 0 || (host !== null && nodes.has(shortHost(host)));
     const ip = typeof r.node_ip === 'string' && isNodeAddress(r.node_ip) && isOnJobNode ? r.node_ip : null;
@@ -86,13 +88,32 @@ export function parseHealthReport(
         node_ip: ip,
         port:
           typeof port === 'number' && Number.isInteger(port) && port > 0 && port < 65536 ? port : defaultPort,
-        health: health as ReplicaHealth['health'],
+        health,
         last_seen: typeof r.last_seen === 'number' ? r.last_seen : null,
         peer_id: typeof r.peer_id === 'string' ? r.peer_id : null,
       },
     ];
   });
-  return { checked_at: typeof report.checked_at === 'number' ? report.checked_at : 0, replicas };
+  const rawRouter = (raw as { router?: unknown }).router;
+  const router =
+    rawRouter && typeof rawRouter === 'object'
+      ? {
+          health: healthOf((rawRouter as Record<string, unknown>).health),
+          last_seen:
+            typeof (rawRouter as Record<string, unknown>).last_seen === 'number'
+              ? ((rawRouter as Record<string, unknown>).last_seen as number)
+              : null,
+        }
+      : undefined;
+  return {
+    checked_at: typeof report.checked_at === 'number' ? report.checked_at : 0,
+    replicas,
+    ...(router ? { router } : {}),
+  };
+}
+
+function healthOf(value: unknown): ReplicaHealth['health'] {
+  return typeof value === 'string' && HEALTH_VALUES.has(value) ? (value as ReplicaHealth['health']) : 'ERROR';
 }
 
 const QUEUED_STATES: ReadonlySet<SlurmState> = new Set([
@@ -154,12 +175,15 @@ export function deriveLifecycle(
   if (!report) return { ...base, phase: 'starting', end_reason: null };
   const isStale = age !== null && age > HEALTH_REPORT_STALE_S;
   const wasEverHealthy = report.replicas.some((r) => r.last_seen !== null);
-  if (!isStale && healthy >= replicasExpected && replicasExpected > 0)
+  // Clients use the router's endpoint: behind one, serving needs it to answer too.
+  const router = report.router;
+  const isRouterUp = router === undefined || router.health === 'HEALTHY';
+  if (!isStale && isRouterUp && healthy >= replicasExpected && replicasExpected > 0)
     return { ...base, phase: 'serving', end_reason: null };
-  if (
-    wasEverHealthy &&
-    (isStale || report.replicas.some((r) => r.last_seen !== null && r.health !== 'HEALTHY'))
-  ) {
+  const hasLost = [...report.replicas, ...(router ? [router] : [])].some(
+    (r) => r.last_seen !== null && r.health !== 'HEALTHY',
+  );
+  if (wasEverHealthy && (isStale || hasLost)) {
     return { ...base, phase: 'degraded', end_reason: null };
   }
   return { ...base, phase: 'starting', end_reason: null };

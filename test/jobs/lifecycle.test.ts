@@ -89,6 +89,19 @@ describe('deriveLifecycle', () => {
       end_reason: 'cancelled',
     });
   });
+  it('behind a router, serves only once the router answers too', () => {
+    const withRouter = (health: string, lastSeen: number | null) =>
+      parseHealthReport(
+        JSON.stringify({
+          ...JSON.parse(report(['HEALTHY', 'HEALTHY'], [now, now])),
+          router: { url: 'http://10.0.0.0:30000', health, last_seen: lastSeen },
+        }),
+        8080,
+      );
+    expect(deriveLifecycle(running, withRouter('NOT_DEPLOYED', null), 2, now).phase).toBe('starting');
+    expect(deriveLifecycle(running, withRouter('HEALTHY', now), 2, now).phase).toBe('serving');
+    expect(deriveLifecycle(running, withRouter('ERROR', now - 10), 2, now).phase).toBe('degraded');
+  });
   it('does not call a stale report serving', () => {
     const stale = parseHealthReport(report(['HEALTHY'], [now - 600], now - 600), 8080);
     expect(deriveLifecycle(running, stale, 1, now).phase).toBe('degraded');

@@ -156,6 +156,29 @@ describe('replica health checker', () => {
     expect(report.replicas[0]).toMatchObject({ health: 'HEALTHY', peer_id: 'peer-2' });
   });
 
+  it('counts a router that does not answer yet as not healthy, and hands over only once it does', async () => {
+    const replica = await healthServer([200]);
+    const router = await healthServer([503, 200]);
+    const first = await runChecker('router-down', {
+      SML_HEALTH_REPLICA_IPS: '127.0.0.1',
+      SML_HEALTH_REPLICA_PORTS: String(replica),
+      SML_HEALTH_ROUTER_URL: `http://127.0.0.1:${router}`,
+      SML_HEALTH_PREVIOUS_JOB_ID: '41',
+    });
+    expect(first.report.router).toMatchObject({ health: 'NOT_DEPLOYED', last_seen: null });
+    expect(first.report.all_healthy).toBe(false);
+    expect(first.scancels).toEqual([]);
+    const second = await runChecker('router-up', {
+      SML_HEALTH_REPLICA_IPS: '127.0.0.1',
+      SML_HEALTH_REPLICA_PORTS: String(replica),
+      SML_HEALTH_ROUTER_URL: `http://127.0.0.1:${router}`,
+      SML_HEALTH_PREVIOUS_JOB_ID: '41',
+    });
+    expect(second.report.router).toMatchObject({ health: 'HEALTHY' });
+    expect(second.report.all_healthy).toBe(true);
+    expect(second.scancels).toEqual(['41']);
+  });
+
   it('cancels the predecessor once every replica is healthy, once', async () => {
     const a = await healthServer([200]);
     const b = await healthServer([200]);
