@@ -235,6 +235,8 @@ export interface ResolvedEnvironment {
   /** The environment file's path as the job sees it on the cluster (edf: `--environment=`). */
   clusterPath: string;
   file: EnvironmentFile;
+  /** Why a dry run could not read the file (it is on the cluster, which was not reachable); `file` is then empty. */
+  unreadBecause?: string;
 }
 
 export interface LaunchContext {
@@ -480,7 +482,10 @@ export function buildLaunchSpecs(request: LaunchRequest, context: LaunchContext)
     : (request.telemetry_endpoint ?? system.telemetryEndpoint);
 
   const env = context.environment.file;
-  if (system.containerRuntime !== 'none' && !env.image) {
+  // The CSCS container engine reads the file itself on the cluster; only the other runtimes need its image here.
+  const isReadOnCluster =
+    context.environment.unreadBecause !== undefined && system.containerRuntime === 'edf';
+  if (system.containerRuntime !== 'none' && !env.image && !isReadOnCluster) {
     throw invalid(
       `Environment ${context.environment.clusterPath} names no image, but ${system.name} runs replicas in containers (${system.containerRuntime}).`,
       'Add image = "..." to the environment file, or choose another environment.',

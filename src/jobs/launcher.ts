@@ -96,7 +96,12 @@ export class Launcher {
     const launchId = newLaunchId();
 
     if (options.dryRun) {
-      const environment = await this.resolveEnvironment(environmentReference, system, undefined, launchId);
+      const environment = await this.resolveEnvironment(
+        environmentReference,
+        system,
+        this.reachableScheduler(system),
+        launchId,
+      );
       const plan = buildLaunchSpecs(request, {
         system,
         user: this.deps.localUser(),
@@ -129,7 +134,12 @@ export class Launcher {
         review: { ...this.deps.review(head, scripts), scripts: scriptLinks },
         slurm_settings: plan.slurmSettings,
         telemetry: plan.telemetry,
-        warnings: plan.warnings,
+        warnings: environment.unreadBecause
+          ? [
+              `Environment file ${environment.clusterPath} is not on this machine and ${system.name} could not be asked (${environment.unreadBecause}); it is read on the cluster when the job starts, so its image, mounts and [env] are not checked here.`,
+              ...plan.warnings,
+            ]
+          : plan.warnings,
         replayed: false,
       };
     }
@@ -427,13 +437,27 @@ export class Launcher {
    * anything else is a path on the cluster, read through the scheduler. Local files are only those
    * the policy lets the client name (remote clients: none unless the operator allowed a directory).
    */
+  /** A dry run's way to the cluster: the system's scheduler, or why there is none (credentials missing…). */
+  private reachableScheduler(system: SystemProfile): Scheduler | string {
+    try {
+      return this.deps.schedulerFor(system);
+    } catch (error) {
+      return toSmlError(error).message;
+    }
+  }
+
+  /**
+   * `scheduler` is the cluster to read a cluster path from; for a dry run it may be a string
+   * saying why there is none, and a failed read renders anyway (see ResolvedEnvironment.isUnread).
+   */
   private async resolveEnvironment(
     { path: reference, localFiles }: { path: string; localFiles: LocalFilePolicy },
     system: SystemProfile,
-    scheduler: Scheduler | undefined,
+    scheduler: Scheduler | string,
     launchId: string,
     workingDir?: string,
   ): Promise<ResolvedEnvironment & { upload?: string }> {
+    const isDryRun = workingDir === undefined;
     const mayBeLocal = isLocalPathAllowed(reference, localFiles);
     const isLocalFile =
       shippedEnvironment(reference) !== undefined ||
@@ -452,12 +476,21 @@ export class Launcher {
       };
     }
     assertEnvironmentPath(reference);
-    if (!scheduler) {
-      // A dry run does not contact the cluster: render with the path, without its [env] table.
+    if (typeof scheduler === 'string') {
+      // A dry run without a reachable cluster: render with the path; the job reads the file.
       const file: EnvironmentFile = { mounts: [], env: {}, annotations: {} };
-      return { clusterPath: reference, file };
+      return { clusterPath: reference, file, unreadBecause: scheduler };
     }
-    const size = await scheduler.fileSize(reference);
+    let size: number | undefined;
+    try {
+      size = await scheduler.fileSize(reference, {
+        signal: isDryRun ? AbortSignal.timeout(DRY_RUN_READ_MS) : undefined,
+      });
+    } catch (error) {
+      if (!isDryRun) throw error;
+      const file: EnvironmentFile = { mounts: [], env: {}, annotations: {} };
+      return { clusterPath: reference, file, unreadBecause: toSmlError(error).message };
+    }
     if (size === undefined) {
       throw new SmlError(
         'NOT_FOUND',
@@ -480,6 +513,9 @@ export class Launcher {
     return { clusterPath: reference, file: parseEnvironmentToml(chunk.data.toString('utf8'), reference) };
   }
 }
+
+/** How long a dry run waits for the cluster to read an environment file before rendering without it. */
+const DRY_RUN_READ_MS = 15_000;
 
 /** Validate a launch request; zod's first complaint becomes one clear INVALID_ARGUMENT. */
 export function parseLaunchRequest(input: unknown): LaunchRequest {
