@@ -32,6 +32,8 @@ export const SchedulerConnection = z.discriminatedUnion('kind', [
     tokenUri: z.string().url().optional().describe('OIDC token endpoint for client-credentials auth'),
     /** The system name on the FirecREST side when it differs from the profile name. */
     system: z.string().optional(),
+    /** SSH host or alias of a login node, for interactive shells on job nodes (SML's cluster_ssh_host; env SML_CLUSTER_SSH_HOST wins). */
+    sshHost: z.string().optional(),
   }),
 ]);
 export type SchedulerConnection = z.infer<typeof SchedulerConnection>;

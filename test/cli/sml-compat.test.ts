@@ -8,20 +8,15 @@
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
+import { cliRunner } from '../helpers/cli.js';
 
-const CLI = fileURLToPath(new URL('../../dist/server/cli.js', import.meta.url));
-const configDir = mkdtempSync(join(tmpdir(), 'sml-compat-'));
 const USER = userInfo().username;
+const runCli = cliRunner();
 
 function sml(args: string[], env: Record<string, string> = {}) {
-  return execa(process.execPath, [CLI, ...args], {
-    reject: false,
-    env: { SML_CONFIG_DIR: configDir, SML_SYSTEM: 'clariden', SML_PARTITION: '', SML_ACCOUNT: '', ...env },
-    timeout: 60_000,
-  });
+  return runCli(args, { SML_SYSTEM: 'clariden', SML_PARTITION: '', SML_ACCOUNT: '', ...env });
 }
 
 /** Render an SML command line; returns the folder and the rendered files. */
