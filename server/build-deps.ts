@@ -97,6 +97,7 @@ export function createJobService(
     pollIntervalMs: options.pollIntervalMs,
     submitSettleMs: options.submitSettleMs,
     statusSweepTtlMs: options.statusSweepTtlMs,
+    gatewayKey: () => config.credentialEnv().SML_SWISSAI_RESEARCH_API_KEY || undefined,
   });
 }
 

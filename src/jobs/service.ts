@@ -10,6 +10,7 @@ import { ENDED_STATES, type JobInfo, type Scheduler } from '../scheduler/schedul
 import { decodeUtf8Prefix } from '../text.js';
 import type { JobServiceApi, WaitProgress, WaitResult } from './api.js';
 import { diagnoseFailure, type LogText } from './diagnosis.js';
+import { probeGateway } from './gateway-probe.js';
 import {
   deriveLifecycle,
   type HealthReport,
@@ -57,6 +58,8 @@ export interface JobServiceDeps {
   /** How long a lost submit may still land before it counts as never queued (tests shorten it). */
   submitSettleMs?: number;
   now?: () => number;
+  /** The research API key for the gateway probe (SML_SWISSAI_RESEARCH_API_KEY); no probe without it. */
+  gatewayKey?: () => string | undefined;
 }
 
 /** How long one scheduler sweep answers every status caller (the pollers ask every 2 s). */
@@ -594,7 +597,22 @@ export class JobService implements JobServiceApi {
       failure_hint: failureHint,
       is_recorded_locally: launch !== undefined,
       notes: info?.note ? [info.note] : [],
+      gateway: await this.gatewayProbeOf(ref, layout, lifecycle.phase, signal),
     };
+  }
+
+  /** SML's gateway check, for a serving OpenTela deployment when the research key is set. */
+  private async gatewayProbeOf(
+    ref: JobRef,
+    layout: LaunchLayout | undefined,
+    phase: JobStatusView['phase'],
+    signal?: AbortSignal,
+  ): Promise<JobStatusView['gateway']> {
+    const key = this.deps.gatewayKey?.();
+    const gatewayUrl = ref.system.gatewayUrl;
+    if (!key || !gatewayUrl || !layout?.isOpentelaEnabled || !ref.launch) return null;
+    if (phase !== 'serving' && phase !== 'degraded') return null;
+    return probeGateway(gatewayUrl, ref.launch.served_model_name, key, { signal });
   }
 
   private async readHealthReport(

@@ -82,6 +82,12 @@ export const JobStatusView = z.object({
   failure_hint: FailureHint.nullable().describe('Likely cause found in the logs'),
   is_recorded_locally: z.boolean().describe('false: known by its SLURM tag only'),
   notes: z.array(z.string()).describe('What this status cannot tell for sure, or needs attention'),
+  gateway: z
+    .object({ answers: z.boolean(), http_status: z.number().int().nullable(), detail: z.string() })
+    .nullable()
+    .describe(
+      'OpenTela gateway probe (serving jobs; needs SML_SWISSAI_RESEARCH_API_KEY): does it answer there',
+    ),
 });
 export type JobStatusView = z.infer<typeof JobStatusView>;
 

@@ -28,6 +28,7 @@ export function aJob(fields: Partial<JobStatusView>): JobStatusView {
     failure_hint: null,
     is_recorded_locally: true,
     notes: [],
+    gateway: null,
     ...fields,
   };
 }

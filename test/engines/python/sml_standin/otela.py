@@ -144,6 +144,10 @@ def serve_self(record):
 
 
 def cli(argv):
+    if argv and argv[0] == 'gateway':
+        from .gateway import main
+        main(argv[1:])
+        return
     try:
         command, labels, options = parse(argv)
     except ValueError as error:
