@@ -217,11 +217,14 @@ describe('server-local files named by tool inputs', () => {
           arguments: { model: join(allowed, 'model'), gpu: 'H100' },
         }),
       );
-      // Outside: the path is taken for a path on the cluster, and nothing of this machine is read.
+      // Outside: the path is taken for a path on the cluster (read there), and nothing of this machine is read.
+      remote.memory!.putFile(join(outside, 'env.toml'), '[env]\nMY_VAR = "from-the-cluster"\n');
       const elsewhere = expectToolSuccess(
         await remoteClient.callTool({ name: 'launch', arguments: dryRun(join(outside, 'env.toml')) }),
       );
-      expect(await scriptsOf(remoteClient, elsewhere)).not.toContain(MARKER);
+      const elsewhereScripts = await scriptsOf(remoteClient, elsewhere);
+      expect(elsewhereScripts).not.toContain(MARKER);
+      expect(elsewhereScripts).toContain('from-the-cluster');
       const inside = expectToolSuccess(
         await remoteClient.callTool({ name: 'launch', arguments: dryRun(join(allowed, 'env.toml')) }),
       );
