@@ -4,6 +4,7 @@ import { errorText, toSmlError } from '../src/errors.js';
 import { registerCancelCommand } from './commands/cancel.js';
 import { registerCatalogCommands } from './commands/catalog.js';
 import { registerConfigCommand } from './commands/config.js';
+import { registerInitCommand } from './commands/init.js';
 import { registerLaunchCommand } from './commands/launch.js';
 import { registerLoadtestCommand } from './commands/loadtest.js';
 import { registerLogsCommand } from './commands/logs.js';
@@ -34,6 +35,7 @@ const program = new Command()
   .configureOutput({ outputError: (text, write) => write(text) });
 
 registerServeCommand(program);
+registerInitCommand(program);
 registerLaunchCommand(program);
 registerRenderCommand(program);
 registerStatusCommand(program);
