@@ -30,7 +30,7 @@ const actions: ViewActions = {
   select(jobId) {
     state.select(jobId);
     draw();
-    void refresh();
+    void refreshAgain();
   },
   refresh: () => void refresh(),
   cancel: (jobId) => void cancel(jobId, false),
@@ -57,11 +57,9 @@ function draw(): void {
 /** A tool call through the host; an error result becomes an Error carrying the server's text. */
 async function callTool<T>(name: string, args: Record<string, unknown>): Promise<T> {
   const result: CallToolResult = await app.callServerTool({ name, arguments: args });
-  if (result.isError) throw new ToolError(textOf(result));
+  if (result.isError) throw new Error(textOf(result));
   return result.structuredContent as T;
 }
-
-class ToolError extends Error {}
 
 function textOf(result: CallToolResult): string {
   return result.content.flatMap((item) => (item.type === 'text' ? [item.text] : [])).join('\n');
@@ -103,6 +101,12 @@ function refresh(): Promise<void> {
   return refreshing;
 }
 
+/** A refresh that starts after the one in flight: that one asked before the change the person just made. */
+async function refreshAgain(): Promise<void> {
+  await refreshing;
+  await refresh();
+}
+
 function scheduleRefresh(): void {
   clearTimeout(timer);
   if (!isTornDown && document.visibilityState !== 'hidden')
@@ -141,7 +145,7 @@ async function cancel(jobId: string, isConfirmed: boolean): Promise<void> {
       state.pendingCancel = { jobId, question: confirmationQuestion(text) };
     } else state.notice = `Cancel failed: ${text}`;
   }
-  await refresh();
+  await refreshAgain();
 }
 
 /** "[CONFIRMATION_REQUIRED] Cancelling needs confirmation: Cancel job 12 serving …?. Ask …" → the server's question. */

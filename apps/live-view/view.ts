@@ -23,7 +23,7 @@ type Child = Node | string | null | undefined | false;
 const NO_RECORD = '(recorded elsewhere)';
 
 /** createElement with attributes and children; text always goes in as text, never as HTML. */
-export function el(tag: string, attributes: Record<string, string> = {}, ...children: Child[]): HTMLElement {
+function el(tag: string, attributes: Record<string, string> = {}, ...children: Child[]): HTMLElement {
   const element = document.createElement(tag);
   for (const [key, value] of Object.entries(attributes)) element.setAttribute(key, value);
   for (const child of children) if (child) element.append(child);
@@ -33,7 +33,10 @@ export function el(tag: string, attributes: Record<string, string> = {}, ...chil
 export function renderView(root: HTMLElement, state: LiveState, actions: ViewActions): void {
   const header = root.querySelector<HTMLElement>('#header')!;
   header.replaceChildren(...renderHeader(state, actions));
+  // Rows are rebuilt on each refresh: a row that had the keyboard focus gets it back.
+  const focusedJobId = (document.activeElement as HTMLElement | null)?.dataset.jobId;
   root.querySelector<HTMLElement>('#jobs')!.replaceChildren(renderJobs(state, actions));
+  if (focusedJobId) root.querySelector<HTMLElement>(`tr[data-job-id="${CSS.escape(focusedJobId)}"]`)?.focus();
   const job = state.selectedJob();
   root
     .querySelector<HTMLElement>('#detail')!

@@ -68,19 +68,17 @@ export async function watchJobs(tools: ToolCaller, options: WatchOptions): Promi
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   const previous = new Map<string, DeploymentFigures>();
-  let hasShownTable = false;
+  let rows: Row[] | undefined;
   if (isTerminal) process.stdout.write('\x1b[?1049h\x1b[?25l');
   try {
     while (!stop.signal.aborted) {
-      let rows: Row[];
       let problem: string | undefined;
       try {
         rows = await collectRows(tools, options.jobIds, previous, roundSignal(stop.signal));
       } catch (error) {
         if (stop.signal.aborted) break;
-        // The first answer decides (a wrong job id is an error); later hiccups are shown and retried.
-        if (!hasShownTable) throw error;
-        rows = [];
+        // The first answer decides (a wrong job id is an error); later hiccups show under the last table.
+        if (!rows) throw error;
         problem = error instanceof Error ? error.message : String(error);
       }
       const now = new Date();
@@ -101,7 +99,6 @@ export async function watchJobs(tools: ToolCaller, options: WatchOptions): Promi
           ),
         );
       else printOut(renderPlainLines(rows, now, problem).join('\n'));
-      hasShownTable = true;
       await sleep(options.intervalS * 1000, stop.signal);
     }
   } finally {

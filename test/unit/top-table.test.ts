@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest';
-import { renderPlainLines, renderTable, rowCells } from '../../server/commands/top.js';
+import { describe, expect, it, vi } from 'vitest';
+import type { ToolCaller } from '../../server/commands/context.js';
+import { renderPlainLines, renderTable, rowCells, watchJobs } from '../../server/commands/top.js';
 import type { DeploymentFigures } from '../../src/jobs/live-figures.js';
 import { aJob } from '../helpers/live-view.js';
 
@@ -95,5 +96,41 @@ describe('the sml-mcp top table', () => {
       '03:04:05 job 43 alice/swiss-ai/Apertus-8B serving replicas 1/1 tok/s 61.3 running 2 queued 4 ttft 0.21/1.50 s kv 12% left 50m00s chain -',
     ]);
     expect(renderPlainLines([], now)).toEqual(['03:04:05 no sml-mcp jobs']);
+  });
+});
+
+describe('the sml-mcp top loop', () => {
+  it('prints one JSON object per refresh and keeps the last jobs when a refresh fails', async () => {
+    const job = aJob({ job_id: '44', phase: 'queued' });
+    let calls = 0;
+    const tools: ToolCaller = {
+      async call<T>(_name: string, _args: unknown, options?: { signal?: AbortSignal }) {
+        calls += 1;
+        if (calls === 2) throw new Error('[CLUSTER_UNREACHABLE] squeue timed out');
+        // Ctrl-C during the third refresh: the client drops the call, as the SDK's does.
+        if (calls === 3) process.emit('SIGINT');
+        if (options?.signal?.aborted) throw new Error('This operation was aborted');
+        return { structured: { jobs: [job] } as T, text: '' };
+      },
+      read: async () => '',
+      close: async () => undefined,
+      config: {} as ToolCaller['config'],
+    };
+    const printed: string[] = [];
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      printed.push(String(chunk));
+      return true;
+    });
+    try {
+      expect(await watchJobs(tools, { jobIds: undefined, intervalS: 0.01, isJson: true })).toBe(0);
+    } finally {
+      write.mockRestore();
+    }
+    const refreshes = printed.map((line) => JSON.parse(line));
+    expect(refreshes.map((r) => [r.jobs.map((j: { job_id: string }) => j.job_id), r.error])).toEqual([
+      [['44'], null],
+      [['44'], '[CLUSTER_UNREACHABLE] squeue timed out'],
+    ]);
+    expect(process.listenerCount('SIGINT')).toBe(0);
   });
 });
