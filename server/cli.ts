@@ -13,6 +13,7 @@ import { registerServeCommand } from './commands/serve.js';
 import { registerShellCommand } from './commands/shell.js';
 import { registerSizeCommand } from './commands/size.js';
 import { isSmlCommand, runSmlCommand } from './commands/sml.js';
+import { isSmlLoadtestCommand, runSmlLoadtest } from './commands/sml-loadtest.js';
 import { registerStatusCommand } from './commands/status.js';
 import { registerTopCommand } from './commands/top.js';
 import { PACKAGE_VERSION } from './server.js';
@@ -61,7 +62,10 @@ try {
   // SML's commands take argparse-style flags (prefix abbreviations, values starting with '-'), which
   // commander would read differently: they are parsed by server/commands/argparse.ts instead.
   const command = process.argv[2];
+  const subcommand = process.argv[3];
   if (isSmlCommand(command)) process.exitCode = await runSmlCommand(command, process.argv.slice(3));
+  else if (command === 'loadtest' && isSmlLoadtestCommand(subcommand))
+    process.exitCode = await runSmlLoadtest(subcommand, process.argv.slice(4));
   else await program.parseAsync(process.argv);
 } catch (error) {
   // Commands report their own failures; this catches the rest (a bad config file…) without a stack.

@@ -134,7 +134,7 @@ export const PRECONFIGURED_FLAGS: readonly ArgSpec[] = [
   TELEMETRY,
 ];
 
-type SmlCommand = 'advanced' | 'preconfigured';
+export type SmlCommand = 'advanced' | 'preconfigured';
 
 const DESCRIPTIONS: Record<SmlCommand, string> = {
   advanced: "SML's advanced launch: any model, environment and engine arguments; chains; --output-script.",
@@ -150,29 +150,10 @@ export function isSmlCommand(word: string | undefined): word is SmlCommand {
 export async function runSmlCommand(command: SmlCommand, argv: readonly string[]): Promise<number> {
   const prog = `sml-mcp ${command}`;
   const flags = command === 'advanced' ? ADVANCED_FLAGS : PRECONFIGURED_FLAGS;
-  let values: ParsedValues;
-  try {
-    const parsed = parseArgs(argv, flags, prog);
-    if (parsed.isHelp) {
-      printOut(formatHelp(prog, DESCRIPTIONS[command], flags));
-      return EXIT.ok;
-    }
-    values = parsed.values;
-  } catch (error) {
-    if (!(error instanceof ArgparseError)) throw error;
-    printErr(`usage: ${prog} [-h] [options]  (${prog} --help lists them)`);
-    printErr(`${prog}: error: ${error.message}`);
-    if (error.hint) printErr(error.hint);
-    return 2;
-  }
+  const values = parseOrExplain(argv, flags, prog, DESCRIPTIONS[command]);
+  if (typeof values === 'number') return values;
   const warnings: string[] = [];
-  const args = command === 'advanced' ? advancedArgs(values, warnings) : preconfiguredArgs(values, warnings);
-  if (values.tui === true) {
-    warnings.push(
-      '--tui: sml-mcp has no TUI; follow the job with `sml-mcp status JOB --wait serving` and `sml-mcp logs JOB -f`.',
-    );
-  }
-  if (values.telemetry === false) args.disable_telemetry = true;
+  const args = launchArgsOf(command, values, warnings);
   const outputDir = typeof values.output_script === 'string' ? values.output_script : undefined;
   if (outputDir !== undefined) args.dry_run = true;
 
@@ -201,13 +182,62 @@ export async function runSmlCommand(command: SmlCommand, argv: readonly string[]
       await tools.close();
     }
   } catch (error) {
-    if (error instanceof ToolError) printErr(error.message);
-    else {
-      const failure = error instanceof SmlError ? error : toSmlError(error);
-      printErr(`[${failure.code}] ${failure.userMessage}`);
-    }
-    return EXIT.error;
+    return reportFailure(error);
   }
+}
+
+/**
+ * Parse SML flags as SML's argparse does; `--help` prints the help and a bad command line prints
+ * argparse's usage and error. Returns the values, or the exit code when there is nothing to run.
+ */
+export function parseOrExplain(
+  argv: readonly string[],
+  flags: readonly ArgSpec[],
+  prog: string,
+  description: string,
+  check?: (values: ParsedValues) => void,
+): ParsedValues | number {
+  try {
+    const parsed = parseArgs(argv, flags, prog);
+    if (parsed.isHelp) {
+      printOut(formatHelp(prog, description, flags));
+      return EXIT.ok;
+    }
+    check?.(parsed.values);
+    return parsed.values;
+  } catch (error) {
+    if (!(error instanceof ArgparseError)) throw error;
+    printErr(`usage: ${prog} [-h] [options]  (${prog} --help lists them)`);
+    printErr(`${prog}: error: ${error.message}`);
+    if (error.hint) printErr(error.hint);
+    return 2;
+  }
+}
+
+/** A failed tool call or cluster step as one line on stderr; the exit code. */
+export function reportFailure(error: unknown): number {
+  if (error instanceof ToolError) printErr(error.message);
+  else {
+    const failure = error instanceof SmlError ? error : toSmlError(error);
+    printErr(`[${failure.code}] ${failure.userMessage}`);
+  }
+  return EXIT.error;
+}
+
+/** The launch tool's arguments of `sml-mcp advanced|preconfigured` flags (warnings for what differs). */
+export function launchArgsOf(
+  command: SmlCommand,
+  values: ParsedValues,
+  warnings: string[],
+): Record<string, unknown> {
+  const args = command === 'advanced' ? advancedArgs(values, warnings) : preconfiguredArgs(values, warnings);
+  if (values.tui === true) {
+    warnings.push(
+      '--tui: sml-mcp has no TUI; follow the job with `sml-mcp status JOB --wait serving` and `sml-mcp logs JOB -f`.',
+    );
+  }
+  if (values.telemetry === false) args.disable_telemetry = true;
+  return args;
 }
 
 function advancedArgs(values: ParsedValues, warnings: string[]): Record<string, unknown> {
