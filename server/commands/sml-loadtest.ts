@@ -1,11 +1,18 @@
 import type { LaunchResultView } from '../../src/jobs/types.js';
 import type { LoadTestView } from '../../src/loadtest/view.js';
 import { ArgparseError, type ArgSpec, type ParsedValues } from './argparse.js';
-import { openToolCaller, type ToolCaller } from './context.js';
+import type { ToolCaller } from './context.js';
 import { smlSubmissionLines } from './launch.js';
 import { follow } from './loadtest.js';
 import { EXIT, printErr, printOut } from './print.js';
-import { ADVANCED_FLAGS, launchArgsOf, PRECONFIGURED_FLAGS, parseOrExplain, reportFailure } from './sml.js';
+import {
+  ADVANCED_FLAGS,
+  launchArgsOf,
+  openSmlToolCaller,
+  PRECONFIGURED_FLAGS,
+  parseOrExplain,
+  reportFailure,
+} from './sml.js';
 
 /**
  * `sml-mcp loadtest preconfigured|advanced|run …`: SML's load-test commands with SML's flags, read
@@ -108,12 +115,7 @@ export async function runSmlLoadtest(command: SmlLoadtestCommand, argv: readonly
   if (typeof values === 'number') return values;
   const warnings = unsupportedFlags(values);
   try {
-    const tools = await openToolCaller({
-      system: values.system as string | undefined,
-      partition: values.partition as string | undefined,
-      account: values.account as string | undefined,
-      reservation: values.reservation as string | undefined,
-    });
+    const tools = await openSmlToolCaller(values);
     let jobId: string | undefined;
     try {
       if (command === 'run') jobId = String(values.job_id);

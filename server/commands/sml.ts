@@ -4,7 +4,7 @@ import { assetPath } from '../../src/assets.js';
 import { SmlError, toSmlError } from '../../src/errors.js';
 import type { LaunchResultView } from '../../src/jobs/types.js';
 import { ArgparseError, type ArgSpec, formatHelp, type ParsedValues, parseArgs } from './argparse.js';
-import { openToolCaller, ToolError } from './context.js';
+import { openToolCaller, type ToolCaller, ToolError } from './context.js';
 import { smlSubmissionLines } from './launch.js';
 import { EXIT, printErr, printOut } from './print.js';
 import { writeRenderedScripts } from './render.js';
@@ -158,12 +158,7 @@ export async function runSmlCommand(command: SmlCommand, argv: readonly string[]
   if (outputDir !== undefined) args.dry_run = true;
 
   try {
-    const tools = await openToolCaller({
-      system: values.system as string | undefined,
-      partition: values.partition as string | undefined,
-      account: values.account as string | undefined,
-      reservation: values.reservation as string | undefined,
-    });
+    const tools = await openSmlToolCaller(values);
     try {
       for (const warning of warnings) printErr(`warning: ${warning}`);
       const { structured } = await tools.call<LaunchResultView>('launch', args);
@@ -212,6 +207,16 @@ export function parseOrExplain(
     if (error.hint) printErr(error.hint);
     return 2;
   }
+}
+
+/** The tools, with SML's --system/--partition/--account/--reservation as the defaults. */
+export function openSmlToolCaller(values: ParsedValues): Promise<ToolCaller> {
+  return openToolCaller({
+    system: values.system as string | undefined,
+    partition: values.partition as string | undefined,
+    account: values.account as string | undefined,
+    reservation: values.reservation as string | undefined,
+  });
 }
 
 /** A failed tool call or cluster step as one line on stderr; the exit code. */
