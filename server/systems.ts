@@ -54,7 +54,7 @@ export function resolveSystem(config: ResolvedConfig, name?: string): SystemProf
   const wanted = name ?? config.defaults.system;
   if (!wanted) {
     throw new SmlError('NOT_CONFIGURED', 'No system given and no default system is configured.', {
-      hint: `Pass system (list_systems shows them), or set SML_SYSTEM or "defaults.system" in ${config.configPath}.`,
+      hint: `Run \`sml-mcp init\` once, or pass system (list_systems shows them), or set SML_SYSTEM or "defaults.system" in ${config.configPath}.`,
     });
   }
   const profile = config.systems.find((system) => system.name === wanted);
