@@ -27,6 +27,23 @@ const SYSTEM_FLAGS: ArgSpec[] = [
   { flag: '--account', kind: 'value', help: 'SLURM account; default SML_ACCOUNT, config file, your default' },
 ];
 
+const REPLICAS: ArgSpec = {
+  flag: '--replicas',
+  kind: 'value',
+  type: 'int',
+  default: 1,
+  help: 'Independent copies of the model',
+};
+
+const ROUTER: ArgSpec = {
+  flag: '--router',
+  kind: 'value',
+  type: 'lower',
+  choices: ['opentela', 'sglang'],
+  default: 'opentela',
+  help: 'How replicas are fronted (sglang needs 2+ replicas)',
+};
+
 const TUI: ArgSpec = {
   flag: '--tui',
   kind: 'toggle',
@@ -61,7 +78,7 @@ export const ADVANCED_FLAGS: readonly ArgSpec[] = [
     default: '',
     help: 'Engine arguments, as SML: --model/--model-path name the model (a cluster path or a Hugging Face repo id); $VAR expands on the node',
   },
-  { flag: '--replicas', kind: 'value', type: 'int', default: 1, help: 'Independent copies of the model' },
+  REPLICAS,
   { flag: '--nodes-per-replica', kind: 'value', type: 'int', default: 1, help: 'Nodes one replica spans' },
   { flag: '--time', kind: 'value', default: '02:00:00', help: 'Total serving time HH:MM:SS' },
   { flag: '--consecutive', kind: 'switch', help: 'Serve longer than --max-job-time with a chain of jobs' },
@@ -72,14 +89,7 @@ export const ADVANCED_FLAGS: readonly ArgSpec[] = [
     kind: 'value',
     help: 'Name clients request (namespaced <user>/…); or --served-model-name inside --framework-args',
   },
-  {
-    flag: '--router',
-    kind: 'value',
-    type: 'lower',
-    choices: ['opentela', 'sglang'],
-    default: 'opentela',
-    help: 'How replicas are fronted (sglang needs 2+ replicas)',
-  },
+  ROUTER,
   { flag: '--router-args', kind: 'value', default: '', help: 'Extra arguments of the sglang router' },
   {
     flag: '--disable-opentela',
@@ -120,15 +130,8 @@ export const PRECONFIGURED_FLAGS: readonly ArgSpec[] = [
     choices: ['sglang', 'vllm'],
     help: "Engine (default: the catalog's)",
   },
-  { flag: '--replicas', kind: 'value', type: 'int', default: 1, help: 'Independent copies of the model' },
-  {
-    flag: '--router',
-    kind: 'value',
-    type: 'lower',
-    choices: ['opentela', 'sglang'],
-    default: 'opentela',
-    help: 'How replicas are fronted (sglang needs 2+ replicas)',
-  },
+  REPLICAS,
+  ROUTER,
   { flag: '--time', kind: 'value', default: '03:00:00', help: 'Serving time HH:MM:SS' },
   TUI,
   TELEMETRY,

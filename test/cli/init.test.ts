@@ -2,12 +2,12 @@
  * `sml-mcp init`: from flags and variables with no terminal (nothing asked), importing SML's
  * config.yml, and interactively under a pseudo-terminal (tmux), as a person types the answers.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CLI, cliRunner } from '../helpers/cli.js';
+import { startTerminal } from '../helpers/tmux.js';
 import { eventually } from '../mcp/harness.js';
 
 const CREDENTIALS = {
@@ -118,23 +118,13 @@ describe('sml-mcp init without a terminal', () => {
 describe('sml-mcp init on a terminal', () => {
   it('asks each missing value, hides secrets as they are typed, and writes the files', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sml-init-tty-'));
-    const session = `sml-init-${process.pid}`;
-    execFileSync('tmux', [
-      'new-session',
-      '-d',
-      '-s',
-      session,
-      '-x',
-      '200',
-      '-y',
-      '50',
+    const terminal = startTerminal(
+      `sml-init-${process.pid}`,
       `env -i PATH="$PATH" HOME="${dir}" SML_CONFIG_DIR="${dir}" ${process.execPath} ${CLI} init; echo "INIT-EXIT=$?"; sleep 30`,
-    ]);
-    const pane = () => execFileSync('tmux', ['capture-pane', '-p', '-t', session], { encoding: 'utf8' });
+    );
     const answer = async (prompt: RegExp, text: string) => {
-      await eventually(async () => (prompt.test(pane()) ? true : undefined), 30_000);
-      execFileSync('tmux', ['send-keys', '-t', session, '-l', text]);
-      execFileSync('tmux', ['send-keys', '-t', session, 'Enter']);
+      await eventually(async () => (prompt.test(terminal.screen()) ? true : undefined), 30_000);
+      terminal.type(text);
     };
     try {
       await answer(/Launcher .*\[firecrest\/slurm\/ssh\]:\s*$/m, 'ssh');
@@ -145,7 +135,7 @@ describe('sml-mcp init on a terminal', () => {
       await answer(/Default account \(optional\):\s*$/m, '');
       await answer(/Default reservation \(optional\):\s*$/m, '');
       const shown = await eventually(async () => {
-        const text = pane();
+        const text = terminal.screen();
         return /INIT-EXIT=\d/.test(text) ? text : undefined;
       }, 30_000);
       expect(shown).toContain('INIT-EXIT=0');
@@ -156,7 +146,7 @@ describe('sml-mcp init on a terminal', () => {
       expect(secrets).toEqual({ SML_SWISSAI_RESEARCH_API_KEY: 'typed-secret-4242' });
       expect(secretsMode).toBe(0o600);
     } finally {
-      execFileSync('tmux', ['kill-session', '-t', session], { stdio: 'ignore' });
+      terminal.close();
     }
   });
 });

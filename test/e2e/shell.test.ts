@@ -2,23 +2,23 @@
  * `sml-mcp shell JOB`: a real interactive shell on a node of a running job on the local cluster
  * (srun --overlap --pty), driven through a pseudo-terminal (tmux) as a person would type.
  */
-import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { CLI } from '../helpers/cli.js';
 import { describeOnCluster } from '../helpers/cluster.js';
+import { startTerminal } from '../helpers/tmux.js';
 import { clusterEnv, createHarness, eventually, type Harness, submitRecordedJob } from '../mcp/harness.js';
 
 describeOnCluster('sml-mcp shell on the local cluster', () => {
   let harness: Harness;
   let jobId: string;
-  const session = `sml-shell-${process.pid}`;
+  let terminal: ReturnType<typeof startTerminal> | undefined;
   beforeAll(async () => {
     harness = createHarness({ onCluster: true });
     // A job that stays up for the test: one line a second for two minutes.
     jobId = await submitRecordedJob(harness, { lines: 120, intervalS: 1 });
   });
   afterAll(async () => {
-    execFileSync('tmux', ['kill-session', '-t', session], { stdio: 'ignore' });
+    terminal?.close();
     await harness.scheduler.cancel(jobId).catch(() => undefined);
     harness.cleanup();
   });
@@ -30,28 +30,15 @@ describeOnCluster('sml-mcp shell on the local cluster', () => {
     }, 120_000);
     const env = { ...clusterEnv(), SML_CONFIG_DIR: harness.dir, SML_SYSTEM: 'local' };
     const exports = Object.entries(env).map(([name, value]) => `${name}='${value}'`);
-    execFileSync('tmux', [
-      'new-session',
-      '-d',
-      '-s',
-      session,
-      '-x',
-      '200',
-      '-y',
-      '50',
+    terminal = startTerminal(
+      `sml-shell-${process.pid}`,
       `env ${exports.join(' ')} ${process.execPath} ${CLI} shell ${jobId}; echo "SHELL-EXIT=$?"; sleep 60`,
-    ]);
-    const pane = () => execFileSync('tmux', ['capture-pane', '-p', '-t', session], { encoding: 'utf8' });
+    );
+    const pane = terminal.screen;
     // The prompt of the node's login shell, then a command typed into it.
     await eventually(async () => (/Shell on n\d/.test(pane()) ? true : undefined), 60_000);
     await new Promise((resolve) => setTimeout(resolve, 2000));
-    execFileSync('tmux', [
-      'send-keys',
-      '-t',
-      session,
-      'echo "on-$(hostname)-$SLURM_JOB_ID-$((6*7))"; tty; exit',
-      'Enter',
-    ]);
+    terminal.type('echo "on-$(hostname)-$SLURM_JOB_ID-$((6*7))"; tty; exit');
     const text = await eventually(async () => {
       const shown = pane();
       return /SHELL-EXIT=\d+/.test(shown) ? shown : undefined;

@@ -2,9 +2,9 @@
  * SML's launch commands submitting for real on the local cluster: `preconfigured` and `advanced`
  * print SML's stdout lines (what SML users' scripts parse), for one job and for a chain.
  */
-import { afterAll, describe, expect, it } from 'vitest';
-import { describeOnCluster } from '../helpers/cluster.js';
+import { afterAll, expect, it } from 'vitest';
 import { cliRunner } from '../helpers/cli.js';
+import { describeOnCluster } from '../helpers/cluster.js';
 import { clusterEnv, createHarness } from '../mcp/harness.js';
 
 describeOnCluster('sml-mcp preconfigured / advanced on the local cluster', () => {
@@ -19,7 +19,16 @@ describeOnCluster('sml-mcp preconfigured / advanced on the local cluster', () =>
 
   it("preconfigured prints SML's single-job lines", async () => {
     const result = await run(
-      ['preconfigured', '--model', 'swiss-ai/Apertus-8B-Instruct-2509', '--framework', 'sglang', '--time', '00:05:00', '--no-tui'],
+      [
+        'preconfigured',
+        '--model',
+        'swiss-ai/Apertus-8B-Instruct-2509',
+        '--framework',
+        'sglang',
+        '--time',
+        '00:05:00',
+        '--no-tui',
+      ],
       env,
     );
     expect(result.exitCode, result.stderr).toBe(0);

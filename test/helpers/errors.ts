@@ -10,3 +10,15 @@ export async function rejection(promise: Promise<unknown>): Promise<SmlError> {
   expect(error).toBeInstanceOf(SmlError);
   return error as SmlError;
 }
+
+/** The SmlError `fn` throws; fails the test when it returns or throws anything else. */
+export function thrown(fn: () => unknown): SmlError {
+  let error: unknown;
+  try {
+    fn();
+  } catch (caught) {
+    error = caught;
+  }
+  expect(error).toBeInstanceOf(SmlError);
+  return error as SmlError;
+}

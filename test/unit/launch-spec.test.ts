@@ -11,7 +11,7 @@ import {
 } from '../../src/domain/launch-spec.js';
 import { computeTopology, placeReplicas } from '../../src/domain/layout.js';
 import { BUILT_IN_SYSTEMS } from '../../src/domain/system.js';
-import { SmlError } from '../../src/errors.js';
+import { thrown as errorOf } from '../helpers/errors.js';
 
 const clariden = BUILT_IN_SYSTEMS.find((s) => s.name === 'clariden')!;
 const local = BUILT_IN_SYSTEMS.find((s) => s.name === 'local')!;
@@ -24,16 +24,6 @@ function plan(input: LaunchRequestInput, system = clariden) {
   const request = LaunchRequest.parse(input);
   const catalogEntry = catalogEntryFor(request, loadShippedCatalog());
   return buildLaunchSpecs(request, { system, user: 'alice', environment, catalogEntry, launchId: 'abc123' });
-}
-
-function errorOf(fn: () => unknown): SmlError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof SmlError) return error;
-    throw error;
-  }
-  throw new Error('expected an SmlError');
 }
 
 describe('LaunchRequest', () => {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { nodeOf } from '../../server/commands/shell.js';
 import { SystemProfile } from '../../src/domain/system.js';
-import { SmlError } from '../../src/errors.js';
 import type { JobStatusView } from '../../src/jobs/types.js';
 import { nodeShellArgv } from '../../src/scheduler/node-shell.js';
+import { thrown as errorOf } from '../helpers/errors.js';
 import { systemNamed } from '../render/helpers.js';
 
 const SRUN = [
@@ -17,16 +17,6 @@ const SRUN = [
   'bash',
   '-l',
 ];
-
-function errorOf(fn: () => unknown): SmlError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof SmlError) return error;
-    throw error;
-  }
-  throw new Error('expected an SmlError');
-}
 
 describe('node shell argv (SML node terminal)', () => {
   it('runs srun --overlap --pty directly on a SLURM login node', () => {
