@@ -52,8 +52,8 @@ export function localJobService(
     resolveSystem,
     schedulerFor: () => scheduler,
     localUser: () => 'root',
-    render: (spec) => (options.rewrite ?? ((scripts) => scripts))(render(spec)),
-    review: reviewRender,
+    render: async (spec) => (options.rewrite ?? ((scripts) => scripts))(render(spec)),
+    review: async (spec, scripts) => reviewRender(spec, scripts),
     version: 'bench',
   });
   const service = new JobService({

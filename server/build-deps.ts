@@ -1,7 +1,5 @@
 import { userInfo } from 'node:os';
 import { renderLoadJob } from '../sbatch/loadtest.js';
-import { render } from '../sbatch/render.js';
-import { reviewRender } from '../sbatch/review.js';
 import { type Catalog, createCatalog, loadShippedCatalog } from '../src/catalog/catalog.js';
 import type { ResolvedConfig } from '../src/config/load.js';
 import type { LocalFilePolicy } from '../src/config/local-files.js';
@@ -14,9 +12,8 @@ import { JobService, type JobServiceDeps } from '../src/jobs/service.js';
 import { JobStore } from '../src/jobs/store.js';
 import { LoadTestService } from '../src/loadtest/service.js';
 import type { ServerDeps, SizerApi, SystemsApi } from '../src/services.js';
-import { catalogModelResolver, sizeModel } from '../src/sizing/size-model.js';
 import type { HubOptions } from '../src/sizing/source.js';
-import { PACKAGE_VERSION } from './server.js';
+import { PACKAGE_VERSION } from '../src/version.js';
 import { createSystems, resolveSystem, type SystemsOptions } from './systems.js';
 
 /** The shipped catalog with the config file's entries; an entry for the same model and framework replaces the shipped one. */
@@ -71,8 +68,9 @@ export function createJobService(
       resolveSystem: systemNamed,
       schedulerFor,
       localUser: () => userInfo().username,
-      render,
-      review: reviewRender,
+      // The renderer loads with the first launch, not at server start.
+      render: async (spec) => (await import('../sbatch/render.js')).render(spec),
+      review: async (spec, scripts) => (await import('../sbatch/review.js')).reviewRender(spec, scripts),
       configuredDefaults: () => ({
         values: config.defaults,
         sources: config.sources,
@@ -137,8 +135,10 @@ export function createSizerFor(
   localFiles?: LocalFilePolicy,
 ): SizerApi {
   return {
-    size: (input, options = {}) => {
+    size: async (input, options = {}) => {
       const system = config.systems.find((s) => s.name === (input.system ?? config.defaults.system));
+      // The sizing engine (a dozen modules) loads on the first sizing, not at server start.
+      const { catalogModelResolver, sizeModel } = await import('../src/sizing/size-model.js');
       return sizeModel(input, {
         systems: config.systems,
         defaultSystem: config.defaults.system,

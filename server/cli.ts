@@ -1,22 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { errorText, toSmlError } from '../src/errors.js';
-import { registerCancelCommand } from './commands/cancel.js';
-import { registerCatalogCommands } from './commands/catalog.js';
-import { registerConfigCommand } from './commands/config.js';
-import { registerInitCommand } from './commands/init.js';
-import { registerLaunchCommand } from './commands/launch.js';
-import { registerLoadtestCommand } from './commands/loadtest.js';
-import { registerLogsCommand } from './commands/logs.js';
-import { registerRenderCommand } from './commands/render.js';
-import { registerServeCommand } from './commands/serve.js';
-import { registerShellCommand } from './commands/shell.js';
-import { registerSizeCommand } from './commands/size.js';
-import { isSmlCommand, runSmlCommand } from './commands/sml.js';
-import { isSmlLoadtestCommand, runSmlLoadtest } from './commands/sml-loadtest.js';
-import { registerStatusCommand } from './commands/status.js';
-import { registerTopCommand } from './commands/top.js';
-import { PACKAGE_VERSION } from './server.js';
+import { PACKAGE_VERSION } from '../src/version.js';
 
 /**
  * `sml-mcp`: `serve` runs the MCP server; every other subcommand calls the tool of the same name
@@ -35,20 +20,6 @@ const program = new Command()
   .showHelpAfterError('(run with --help for usage)')
   .configureOutput({ outputError: (text, write) => write(text) });
 
-registerServeCommand(program);
-registerInitCommand(program);
-registerLaunchCommand(program);
-registerRenderCommand(program);
-registerStatusCommand(program);
-registerTopCommand(program);
-registerLogsCommand(program);
-registerLoadtestCommand(program);
-registerCancelCommand(program);
-registerShellCommand(program);
-registerSizeCommand(program);
-registerCatalogCommands(program);
-registerConfigCommand(program);
-
 program.addHelpText(
   'after',
   `
@@ -58,15 +29,136 @@ SML's launch commands (flags as in SML, read as its argparse reads them; run \`s
 So \`alias sml=sml-mcp\` runs SML users' scripts.`,
 );
 
+/**
+ * Subcommands are registered lazily: the one being run (or asked for with --help) is loaded with
+ * its options; the others appear in the help as name and summary only. `sml-mcp --help` and
+ * `--version` so load no tool, schema or server code.
+ */
+type Register = (program: Command) => unknown;
+interface Subcommand {
+  /** As `program.command()` takes it: name and arguments. */
+  usage: string;
+  summary: string;
+  load(): Promise<Register>;
+}
+
+const SUBCOMMANDS: Subcommand[] = [
+  {
+    usage: 'serve',
+    summary: 'Run the MCP server over stdio (default) or Streamable HTTP',
+    load: async () => (await import('./commands/serve.js')).registerServeCommand,
+  },
+  {
+    usage: 'init',
+    summary: 'Set up sml-mcp: cluster access, credentials and launch defaults',
+    load: async () => (await import('./commands/init.js')).registerInitCommand,
+  },
+  {
+    usage: 'launch',
+    summary: 'Launch a catalog model or any model folder; returns at once',
+    load: async () => (await import('./commands/launch.js')).registerLaunchCommand,
+  },
+  {
+    usage: 'render',
+    summary: "Write a launch's job scripts into a folder without submitting",
+    load: async () => (await import('./commands/render.js')).registerRenderCommand,
+  },
+  {
+    usage: 'status [jobs...]',
+    summary: 'State of your deployments; --wait until running, serving or ended',
+    load: async () => (await import('./commands/status.js')).registerStatusCommand,
+  },
+  {
+    usage: 'top [jobs...]',
+    summary: 'Live table of your deployments',
+    load: async () => (await import('./commands/top.js')).registerTopCommand,
+  },
+  {
+    usage: 'logs <job>',
+    summary: 'Print a log file of a job; -f follows it',
+    load: async () => (await import('./commands/logs.js')).registerLogsCommand,
+  },
+  {
+    usage: 'loadtest',
+    summary: 'Load-test a serving deployment and read the results',
+    load: async () => (await import('./commands/loadtest.js')).registerLoadtestCommand,
+  },
+  {
+    usage: 'cancel <job>',
+    summary: 'Stop a deployment (every job of its chain)',
+    load: async () => (await import('./commands/cancel.js')).registerCancelCommand,
+  },
+  {
+    usage: 'shell <job>',
+    summary: 'Interactive shell on a node of a running job',
+    load: async () => (await import('./commands/shell.js')).registerShellCommand,
+  },
+  {
+    usage: 'size <model>',
+    summary: 'GPUs and parallel layout a model needs',
+    load: async () => (await import('./commands/size.js')).registerSizeCommand,
+  },
+  {
+    usage: 'models',
+    summary: 'List the model catalog',
+    load: async () => (await import('./commands/catalog.js')).registerCatalogCommands,
+  },
+  {
+    usage: 'systems',
+    summary: 'List the systems (clusters), with partitions and reservations',
+    load: async () => (await import('./commands/catalog.js')).registerCatalogCommands,
+  },
+  {
+    usage: 'config',
+    summary: 'Inspect the sml-mcp configuration',
+    load: async () => (await import('./commands/config.js')).registerConfigCommand,
+  },
+];
+
+/** Global options that take a value: the word after them is not the subcommand. */
+const VALUE_OPTIONS = new Set(['--system', '--partition', '--account', '--reservation', '--config-path']);
+
+/** The subcommand argv names (`help launch` names launch), if any. */
+function wantedSubcommand(args: readonly string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const word = args[i]!;
+    if (VALUE_OPTIONS.has(word)) i++;
+    else if (!word.startsWith('-')) return word === 'help' ? args[i + 1] : word;
+  }
+  return undefined;
+}
+
+async function registerSubcommands(program: Command, args: readonly string[]): Promise<void> {
+  const wanted = SUBCOMMANDS.find((subcommand) => nameOf(subcommand) === wantedSubcommand(args));
+  // The wanted module first: it may register a sibling too (catalog.ts: models and systems).
+  if (wanted) (await wanted.load())(program);
+  for (const subcommand of SUBCOMMANDS) {
+    const isRegistered = program.commands.some((command) => command.name() === nameOf(subcommand));
+    if (!isRegistered) program.command(subcommand.usage).summary(subcommand.summary);
+  }
+}
+
+function nameOf(subcommand: Subcommand): string {
+  return subcommand.usage.split(' ')[0]!;
+}
+
+await registerSubcommands(program, process.argv.slice(2));
+
 try {
   // SML's commands take argparse-style flags (prefix abbreviations, values starting with '-'), which
   // commander would read differently: they are parsed by server/commands/argparse.ts instead.
   const command = process.argv[2];
   const subcommand = process.argv[3];
-  if (isSmlCommand(command)) process.exitCode = await runSmlCommand(command, process.argv.slice(3));
-  else if (command === 'loadtest' && isSmlLoadtestCommand(subcommand))
-    process.exitCode = await runSmlLoadtest(subcommand, process.argv.slice(4));
-  else await program.parseAsync(process.argv);
+  if (command === 'advanced' || command === 'preconfigured') {
+    const { runSmlCommand } = await import('./commands/sml.js');
+    process.exitCode = await runSmlCommand(command, process.argv.slice(3));
+  } else if (command === 'loadtest' && ['preconfigured', 'advanced', 'run'].includes(subcommand ?? '')) {
+    const { isSmlLoadtestCommand, runSmlLoadtest } = await import('./commands/sml-loadtest.js');
+    if (isSmlLoadtestCommand(subcommand))
+      process.exitCode = await runSmlLoadtest(subcommand, process.argv.slice(4));
+  } else {
+    await program.parseAsync(process.argv);
+  }
 } catch (error) {
   // Commands report their own failures; this catches the rest (a bad config file…) without a stack.
   process.stderr.write(`sml-mcp: ${errorText(toSmlError(error))}\n`);

@@ -2,7 +2,8 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import type { ServerDeps } from '../src/services.js';
-import { createMcpServer, PACKAGE_VERSION } from './server.js';
+import { PACKAGE_VERSION } from '../src/version.js';
+import { createMcpServer } from './server.js';
 
 export interface InProcessClientOptions {
   /** Client name reported to the server (default sml-mcp-cli). */

@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import {
   ErrorCode,
@@ -10,18 +8,14 @@ import {
 import { registerPrompts } from '../prompts/index.js';
 import { toMcpError } from '../resources/define-resource.js';
 import { registerResources } from '../resources/index.js';
-import { PACKAGE_ROOT } from '../src/assets.js';
 import { logger } from '../src/log.js';
 import type { ServerDeps } from '../src/services.js';
+import { PACKAGE_VERSION } from '../src/version.js';
 import { registerTools } from '../tools/index.js';
 import { ResourceWatcher, watchHubFor } from './watch.js';
 
 export const SERVER_NAME = 'sml-mcp';
 const DEFAULT_WATCH_INTERVAL_MS = 2000;
-
-export const PACKAGE_VERSION: string = (
-  JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }
-).version;
 
 /** What an agent reads once at connection: the workflow and the rules of the road. */
 export function serverInstructions(deps: ServerDeps): string {

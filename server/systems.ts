@@ -1,11 +1,8 @@
 import type { ResolvedConfig } from '../src/config/load.js';
 import type { SystemProfile } from '../src/domain/system.js';
 import { SmlError } from '../src/errors.js';
-import {
-  createFirecrestScheduler,
-  firecrestCredentialsFromEnv,
-  missingFirecrestAuthError,
-} from '../src/scheduler/firecrest/index.js';
+import { firecrestCredentialsFromEnv, missingFirecrestAuthError } from '../src/scheduler/firecrest/auth.js';
+import { lazyScheduler } from '../src/scheduler/lazy.js';
 import type { Scheduler } from '../src/scheduler/scheduler.js';
 import { createSlurmScheduler } from '../src/scheduler/slurm/index.js';
 import type { SystemsApi } from '../src/services.js';
@@ -28,11 +25,14 @@ export function createSystems(config: ResolvedConfig, options: SystemsOptions = 
         tokenUri: connection.tokenUri,
       });
       if (!settings.auth) throw missingFirecrestAuthError();
-      return createFirecrestScheduler({
-        url: settings.url ?? connection.url,
-        auth: settings.auth,
-        system: connection.system ?? profile.name,
-      });
+      const { auth } = settings;
+      return lazyScheduler('firecrest', async () =>
+        (await import('../src/scheduler/firecrest/scheduler.js')).createFirecrestScheduler({
+          url: settings.url ?? connection.url,
+          auth,
+          system: connection.system ?? profile.name,
+        }),
+      );
     }
     return createSlurmScheduler(connection, { env: options.slurmEnv });
   };

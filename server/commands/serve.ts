@@ -4,7 +4,6 @@ import { localFilesUnder } from '../../src/config/local-files.js';
 import { errorText, SmlError, toSmlError } from '../../src/errors.js';
 import { logger } from '../../src/log.js';
 import { buildServerDeps } from '../build-deps.js';
-import { startHttpServer } from '../http.js';
 import { runStdioServer } from '../stdio.js';
 
 /** The serve options plus the program's global ones (--system, --partition, --account, --reservation, --config-path). */
@@ -85,6 +84,8 @@ async function runHttp(
   options: ServeOptions,
 ) {
   const { host, port } = parseHostPort(options.http!, config.http.host);
+  // Loaded only here: a stdio server never pays for the HTTP transport.
+  const { startHttpServer } = await import('../http.js');
   const server = await startHttpServer(deps, {
     host,
     port,

@@ -144,11 +144,6 @@ const DESCRIPTIONS: Record<SmlCommand, string> = {
   preconfigured: "SML's catalog launch: a model of the catalog with its tuned settings.",
 };
 
-/** True when argv (after the program) is an SML launch command this module handles. */
-export function isSmlCommand(word: string | undefined): word is SmlCommand {
-  return word === 'advanced' || word === 'preconfigured';
-}
-
 /** Run `sml-mcp advanced|preconfigured ARGS…`; returns the exit code. */
 export async function runSmlCommand(command: SmlCommand, argv: readonly string[]): Promise<number> {
   const prog = `sml-mcp ${command}`;

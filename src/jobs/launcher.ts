@@ -48,9 +48,9 @@ export interface LauncherDeps {
   /** Identity used for dry runs, which never contact the cluster (config `user`, else the OS user). */
   localUser(): string;
   /** The job's scripts by file name (sbatch/render.ts, injected: the core does not import sbatch/); master.sh is submitted. */
-  render(spec: LaunchSpec): { 'master.sh': string };
+  render(spec: LaunchSpec): Promise<{ 'master.sh': string }>;
   /** What a dry run shows for review (sbatch/review.ts, injected too), read from the rendered scripts. */
-  review(spec: LaunchSpec, scripts: Readonly<Record<string, string>>): RenderReview;
+  review(spec: LaunchSpec, scripts: Readonly<Record<string, string>>): Promise<RenderReview>;
   /** Partition/account/reservation defaults of the configuration (flags, SML_* env, config file). */
   configuredDefaults?: () => ConfiguredDefaults;
   /** The Hugging Face token of the environment (or secrets file), for jobs that download from the Hub. */
@@ -112,7 +112,7 @@ export class Launcher {
         version: this.deps.version,
       });
       const head = plan.specs[0]!;
-      const scripts: Record<string, string> = { ...this.deps.render(head) };
+      const scripts: Record<string, string> = { ...(await this.deps.render(head)) };
       const renderId = this.renders.put(scripts);
       const scriptLinks = Object.entries(scripts).map(([name, text]) => ({
         name,
@@ -131,7 +131,7 @@ export class Launcher {
           job_id: `(job ${spec.chain.index + 1})`,
           runs: describeRuns(spec),
         })),
-        review: { ...this.deps.review(head, scripts), scripts: scriptLinks },
+        review: { ...(await this.deps.review(head, scripts)), scripts: scriptLinks },
         slurm_settings: plan.slurmSettings,
         telemetry: plan.telemetry,
         warnings: environment.unreadBecause
@@ -227,7 +227,7 @@ export class Launcher {
         for (const planned of plan.specs) {
           const previousJobId = submitted.at(-1);
           const spec = previousJobId === undefined ? planned : bindPreviousJob(planned, previousJobId);
-          const scripts = this.deps.render(spec);
+          const scripts = await this.deps.render(spec);
           await this.deps.store.update(launchId, (r) => {
             const job = r.jobs[spec.chain.index]!;
             job.state = 'submitting';

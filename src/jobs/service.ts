@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { request } from 'undici';
 import { LOG_FILE_PATTERN } from '../domain/ids.js';
 import { JOB_TAG_PREFIX } from '../domain/job-name.js';
 import type { launchLayoutOf } from '../domain/launch-spec.js';
 import type { SystemProfile } from '../domain/system.js';
 import { SmlError } from '../errors.js';
+import { loadUndici } from '../libraries.js';
 import { logger } from '../log.js';
 import { ENDED_STATES, type JobInfo, type Scheduler } from '../scheduler/scheduler.js';
 import { decodeUtf8Prefix } from '../text.js';
@@ -345,6 +345,7 @@ export class JobService implements JobServiceApi {
           const url = endpoint.url.replace(/\/v1$/, '/metrics');
           const empty = { replica: endpoint.replica ?? 0, url, ...summarizeEngineMetrics([]) };
           try {
+            const { request } = await loadUndici();
             const response = await request(url, {
               headersTimeout: 3000,
               bodyTimeout: 3000,

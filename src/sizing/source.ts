@@ -1,7 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { fetch } from 'undici';
 import { signalWithTimeout } from '../abort.js';
 import {
   ANY_LOCAL_FILE,
@@ -11,6 +10,7 @@ import {
 } from '../config/local-files.js';
 import type { Framework } from '../domain/framework.js';
 import { SmlError } from '../errors.js';
+import { loadUndici } from '../libraries.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 
 /**
@@ -234,6 +234,7 @@ async function fetchHubFile(
   const url = `${base}/${id}/resolve/main/${file}`;
   const signal = signalWithTimeout(hub.timeoutMs ?? DEFAULT_HUB_TIMEOUT_MS, deps.signal);
   const token = hub.token ?? process.env.HF_TOKEN;
+  const { fetch } = await loadUndici();
   const response = await fetch(url, {
     signal,
     headers: { accept: 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },

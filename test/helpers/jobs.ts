@@ -41,8 +41,8 @@ export async function createTestJobs(
     resolveSystem,
     schedulerFor: () => scheduler,
     localUser: () => 'root',
-    render,
-    review: reviewRender,
+    render: async (spec) => render(spec),
+    review: async (spec, scripts) => reviewRender(spec, scripts),
     version: 'test',
     submitSettleMs: options.submitSettleMs,
   });

@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type Dispatcher, request } from 'undici';
+import type { Dispatcher } from 'undici';
 import { redactSecrets } from '../../config/secrets.js';
 import { SmlError } from '../../errors.js';
+import { loadUndici } from '../../libraries.js';
 
 /**
  * How sml-mcp proves who it is to FirecREST: an OIDC client-credentials pair (personal accounts,
@@ -186,6 +187,7 @@ export class ClientCredentialsTokens {
     let status: number;
     let text: string;
     try {
+      const { request } = await loadUndici();
       const response = await request(this.auth.tokenUri, {
         method: 'POST',
         dispatcher: this.options.dispatcher,

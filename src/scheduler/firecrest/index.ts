@@ -1,4 +1,4 @@
-export { type FirecrestAuth, firecrestCredentialsFromEnv, missingFirecrestAuthError } from './auth.js';
+export { type FirecrestAuth, firecrestCredentialsFromEnv } from './auth.js';
 export { parseRetryAfter } from './client.js';
 export { splitJobName, taggedJobName, toJobInfo } from './jobs.js';
 export { textToBytes } from './ranges.js';

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { execa } from 'execa';
 import { SmlError } from '../../errors.js';
+import { loadExeca } from '../../libraries.js';
 import { logger } from '../../log.js';
 import { quoteArgv } from '../../shell.js';
 import type { CallOptions, FileChunk } from '../scheduler.js';
@@ -115,6 +115,7 @@ interface SpawnRequest {
 /** Spawn one process (argv, no shell) with a timeout and an abort signal; exit code returned, not thrown. */
 async function spawnCommand(request: SpawnRequest): Promise<CommandResult> {
   checkAborted(request.signal);
+  const { execa } = await loadExeca();
   const result = await execa(request.file, request.args, {
     env: request.env,
     extendEnv: true,
