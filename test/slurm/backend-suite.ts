@@ -2,6 +2,7 @@
  * The SLURM backend's behaviour on the real local cluster, written once and run through both
  * connections: the CLI on this machine (local.test.ts) and over SSH to loopback sshd (ssh.test.ts).
  */
+import { createHash } from 'node:crypto';
 import { appendFile, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -215,6 +216,37 @@ export function defineBackendTests(label: string, setUp: () => Promise<BackendUn
         const again = await scheduler.cancel(jobId);
         expect(again).toMatchObject({ jobId, alreadyEnded: true });
         expect(again.note).toContain(jobId);
+      },
+      JOB_TEST_TIMEOUT_MS,
+    );
+
+    it(
+      'hands secret variables (HF_TOKEN) to the job through sbatch, never through its script',
+      async () => {
+        const token = `hf_${label.replace(/\W/g, '')}_${Date.now()}_secret`;
+        const scriptPath = join(scratch, 'scripts', 'secret.sh');
+        const { jobId } = await scheduler.submit({
+          script: batchScript({
+            name: 'secret',
+            comment: `${tag}:secret`,
+            output: `${scratch}/logs/%j.out`,
+            directives: [],
+            // The job proves it has the token without printing it.
+            body: 'printf "%s" "$HF_TOKEN" | sha256sum | cut -c1-16',
+          }),
+          scriptPath,
+          workingDir: scratch,
+          tag: `${tag}:secret`,
+          secretEnv: { HF_TOKEN: token },
+        });
+        cleanUp.push(jobId);
+        await waitForState(jobId, ['COMPLETED']);
+        const out = await scheduler.readFile(join(scratch, 'logs', `${jobId}.out`), 0, 4096);
+        expect(out.data.toString().trim()).toBe(
+          createHash('sha256').update(token).digest('hex').slice(0, 16),
+        );
+        const script = await scheduler.readFile(scriptPath, 0, 1 << 20);
+        expect(script.data.toString()).not.toContain(token);
       },
       JOB_TEST_TIMEOUT_MS,
     );
