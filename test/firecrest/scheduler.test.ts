@@ -3,6 +3,7 @@
  * directory, partitions and reservations, staged files, submit with the tag, batched status,
  * idempotent cancel.
  */
+import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -118,6 +119,28 @@ describeOnCluster('FirecREST scheduler on the local cluster', () => {
 
     const tagged = await backend.findTaggedJobs(`sml-mcp:fcsched1${RUN}:`);
     expect(tagged.map((j) => j.jobId).sort()).toEqual([jobId, other].sort());
+  }, 300_000);
+
+  it("hands secret variables (HF_TOKEN) to the job in FirecREST's env field, never in the stored script", async () => {
+    const token = `hf_firecrest_${RUN}_secret`;
+    const tag = `sml-mcp:fcsecret${RUN}:0`;
+    const scriptPath = posix.join(workingDir, 'secret.sh');
+    const { jobId } = await backend.submit({
+      script: sleepScript(0, 'printf "%s" "$HF_TOKEN" | sha256sum | cut -c1-16\n'),
+      scriptPath,
+      workingDir,
+      tag,
+      secretEnv: { HF_TOKEN: token },
+    });
+    submitted.push(jobId);
+    await waitFor(async () => (await backend.statuses([jobId])).get(jobId)?.state === 'COMPLETED', {
+      timeoutMs: 240_000,
+      intervalMs: 1000,
+      what: `job ${jobId} to complete`,
+    });
+    const out = await backend.readFile(posix.join(workingDir, `slurm-${jobId}.out`), 0, 4096);
+    expect(out.data.toString()).toContain(createHash('sha256').update(token).digest('hex').slice(0, 16));
+    expect(await readFile(scriptPath, 'utf8')).not.toContain(token);
   }, 300_000);
 
   it('cancels idempotently: a second cancel of the same job is success with alreadyEnded', async () => {
