@@ -112,6 +112,8 @@ export function describeJob(job: JobStatusView): string {
   if (endpoint && job.phase !== 'ended') parts.push(`endpoint ${endpoint.url}`);
   let line = parts.join(', ');
   if (job.failure_hint) line += `\n  likely cause: ${job.failure_hint.cause} Fix: ${job.failure_hint.fix}`;
+  if (job.gateway)
+    line += `\n  gateway: ${job.gateway.answers ? 'answers' : 'does not answer'} (${job.gateway.detail})`;
   for (const note of job.notes) line += `\n  note: ${note}`;
   return line;
 }

@@ -80,6 +80,8 @@ describeOnCluster('gateway probe on the local cluster', () => {
       gatewayField = status.jobs[0]!.gateway;
     }
     expect(gatewayField).toMatchObject({ answers: true, http_status: 200 });
+    const text = await client.callTool({ name: 'status', arguments: { job_ids: [jobId] } });
+    expect((text.content as { text: string }[])[0]!.text).toMatch(/gateway: answers/);
     expect(gatewayField!.detail).toContain(serving!.served_model_name);
   });
 });
