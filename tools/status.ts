@@ -4,6 +4,7 @@ import { JOB_ID_PATTERN } from '../src/domain/ids.js';
 import { SmlError } from '../src/errors.js';
 import { isUnknownJob } from '../src/jobs/lifecycle.js';
 import { JobStatusView, WAIT_TARGETS } from '../src/jobs/types.js';
+import { BRIEF } from '../src/published.js';
 import { defineTool } from './define-tool.js';
 
 const DEFAULT_WAIT_S = 50;
@@ -31,7 +32,11 @@ const input = z.strictObject({
 });
 
 const output = z.object({
-  jobs: z.array(JobStatusView),
+  jobs: z.array(JobStatusView).meta({
+    ...BRIEF,
+    description:
+      'Per job: job_id, phase (queued → starting → serving → degraded → ended), endpoints, replica health, failure_hint, SLURM state, times, notes, …',
+  }),
   wait: z
     .object({
       target: z.enum(WAIT_TARGETS),

@@ -68,7 +68,7 @@ export const LaunchRequest = z.strictObject({
     })
     .optional()
     .describe(
-      'Cluster folder of a Hugging Face model (may start with $SCRATCH/…), or a Hub repo id org/name the engine downloads (HF_TOKEN passed out of band). Then framework too',
+      'Cluster folder of a Hugging Face model ($SCRATCH/… ok) or a Hub repo id to download; then framework too',
     ),
   hf_home: z
     .string()
@@ -98,14 +98,13 @@ export const LaunchRequest = z.strictObject({
     .string()
     .optional()
     .describe(
-      'HH:MM:SS, D-HH:MM:SS or minutes; over max_job_time needs consecutive. Default 03:00:00 (catalog), else 02:00:00',
+      'HH:MM:SS, D-HH:MM:SS or minutes; past max_job_time needs consecutive. Default 03:00:00, 02:00:00 off-catalog',
     ),
   consecutive: z.boolean().default(false).describe('Chain jobs past the per-job time cap'),
   max_job_time: z.string().optional().describe("Each chained job's time. Default: the cap"),
   handover_time: z.string().optional().describe('Overlap of chained jobs. Default 03:00:00 (as SML)'),
   framework_args: ArgvOrString.optional().describe(
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: ${NAME} is the bash form users write
-    "Engine args (string or array) after the catalog's. $NAME/${NAME} expand on the node, $(…) is refused. As SML: --model/--model-path name the model, --port 8080 is dropped",
+    "Engine args after the catalog's; $VARS expand on the node, $(…) is refused; --model names the model",
   ),
   pre_launch_cmds: z.string().optional().describe('bash run before the engine on each node'),
   environment: z

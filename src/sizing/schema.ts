@@ -166,6 +166,9 @@ export const SizeModelResult = z.object({
     .nullable(),
   warnings: z.array(z.string()),
   explanation: z.string(),
-  alternatives: z.array(AlternativeSchema).describe('fp8 KV cache, FP8 weights, latency, other engine'),
+  alternatives: z.array(AlternativeSchema).meta({
+    ...BRIEF,
+    description: 'fp8 KV cache, FP8 weights, latency, other engine: label, fits, layout, framework_args, …',
+  }),
 });
 export type SizeModelResult = z.infer<typeof SizeModelResult>;
