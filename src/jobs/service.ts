@@ -1,42 +1,34 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LOG_FILE_PATTERN } from '../domain/ids.js';
 import { JOB_TAG_PREFIX } from '../domain/job-name.js';
-import type { launchLayoutOf } from '../domain/launch-spec.js';
 import type { SystemProfile } from '../domain/system.js';
 import { SmlError } from '../errors.js';
-import { loadUndici } from '../libraries.js';
 import { logger } from '../log.js';
 import { ENDED_STATES, type JobInfo, type Scheduler } from '../scheduler/scheduler.js';
-import { decodeUtf8Prefix } from '../text.js';
 import type { JobServiceApi, WaitProgress, WaitResult } from './api.js';
-import { diagnoseFailure, type LogText } from './diagnosis.js';
+import { diagnoseFailure } from './diagnosis.js';
+import { collectEngineFigures } from './engine-metrics.js';
 import { probeGateway } from './gateway-probe.js';
-import {
-  deriveLifecycle,
-  type HealthReport,
-  hasReached,
-  parseHealthReport,
-  timeBudget,
-} from './lifecycle.js';
-import { parsePrometheusText, summarizeEngineMetrics } from './prometheus.js';
+import { deriveLifecycle, hasReached, timeBudget } from './lifecycle.js';
+import { ErrorTails, readLogChunk } from './log-reads.js';
 import { LaunchRecovery } from './recovery.js';
+import { StatusSweeps } from './status-sweeps.js';
+import {
+  currentReason,
+  describeProgress,
+  endpointsOf,
+  type LaunchLayout,
+  readHealthReport,
+} from './status-view.js';
 import type { JobStore, LaunchJobRecord, LaunchRecord } from './store.js';
 import type {
   CancelResultView,
-  Endpoint,
   JobStatusView,
   LaunchResultView,
   LogChunkView,
   MetricsSnapshotView,
   WaitTarget,
 } from './types.js';
-
-const DEFAULT_LOG_READ_BYTES = 256 * 1024;
-const MAX_LOG_READ_BYTES = 4 * 1024 * 1024;
-const DIAGNOSIS_TAIL_BYTES = 64 * 1024;
-
-/** What the service needs to know of a launch to read its files and endpoints (ports, router, log files). */
-export type LaunchLayout = ReturnType<typeof launchLayoutOf>;
 
 export interface JobServiceDeps {
   store: JobStore;
@@ -62,15 +54,6 @@ export interface JobServiceDeps {
   gatewayKey?: () => string | undefined;
 }
 
-/** How long one scheduler sweep answers every status caller (the pollers ask every 2 s). */
-const STATUS_SWEEP_TTL_MS = 1500;
-
-interface Sweep {
-  ids: Set<string>;
-  result: Promise<Map<string, JobInfo>>;
-  settledAt?: number;
-}
-
 interface JobRef {
   jobId: string;
   launch?: LaunchRecord;
@@ -84,15 +67,19 @@ export class JobService implements JobServiceApi {
   private readonly endedHints = new Map<string, JobStatusView['failure_hint']>();
   /** Jobs seen running, and when one was then seen queued again (requeued), by job id. */
   private readonly runs = new Map<string, { requeuedAt?: number }>();
-  /** Error-log tails of starting jobs by path, re-read only when the file grew (status is polled). */
-  private readonly errorTails = new Map<string, { size: number; text: string }>();
-  /** The last status sweep per system: callers asking while it runs share it. */
-  private readonly sweeps = new Map<string, Sweep>();
+  private readonly errorTails = new ErrorTails();
+  /** Status sweeps shared by the callers asking at once (and by other processes on the same state). */
+  private readonly sweeps: StatusSweeps;
 
   /** Launches left unsettled (a lost sbatch answer, a process killed mid-launch) are resolved by their readers. */
   private readonly recovery: LaunchRecovery;
 
   constructor(private readonly deps: JobServiceDeps) {
+    this.sweeps = new StatusSweeps({
+      store: deps.store,
+      now: () => this.now(),
+      ttlMs: deps.statusSweepTtlMs,
+    });
     this.recovery = new LaunchRecovery({
       store: deps.store,
       schedulerOf: (record) => deps.schedulerFor(deps.resolveSystem(record.system)),
@@ -108,7 +95,7 @@ export class JobService implements JobServiceApi {
   ): Promise<LaunchResultView> {
     if (!this.deps.launcher) throw new SmlError('INTERNAL', 'No launcher is configured in this job service.');
     const result = await this.deps.launcher.launch(request, options);
-    await this.forgetSweep(result.system);
+    await this.sweeps.forget(result.system);
     return result;
   }
 
@@ -125,7 +112,7 @@ export class JobService implements JobServiceApi {
     const views: JobStatusView[] = [];
     for (const group of bySystem.values()) {
       const scheduler = this.deps.schedulerFor(group[0]!.system);
-      const infos = await this.sweep(
+      const infos = await this.sweeps.sweep(
         group[0]!.system,
         scheduler,
         group.map((r) => r.jobId),
@@ -234,50 +221,7 @@ export class JobService implements JobServiceApi {
     const ref = await this.refOf(jobId);
     const scheduler = this.deps.schedulerFor(ref.system);
     const path = `${await this.logDirOf(ref, scheduler)}/${file}`;
-    const callOptions = { signal: options.signal };
-    const size = await scheduler.fileSize(path, callOptions);
-    const base = { job_id: jobId, file };
-    if (size === undefined) {
-      return {
-        ...base,
-        text: '',
-        next_cursor: options.cursor ?? 0,
-        size: 0,
-        is_missing: true,
-        has_more: false,
-      };
-    }
-    const maxBytes = Math.min(options.maxBytes ?? DEFAULT_LOG_READ_BYTES, MAX_LOG_READ_BYTES);
-    if (options.tailLines !== undefined && options.cursor === undefined) {
-      const start = Math.max(0, size - maxBytes);
-      const chunk = await scheduler.readFile(path, start, size - start, callOptions);
-      const data = skipContinuationBytes(chunk.data, start > 0);
-      const { text, consumed } = decodeUtf8Prefix(data);
-      const lines = text.split('\n');
-      const hasFinalNewline = text.endsWith('\n');
-      const body = hasFinalNewline ? lines.slice(0, -1) : lines;
-      const tail =
-        body.slice(-options.tailLines).join('\n') + (hasFinalNewline && body.length > 0 ? '\n' : '');
-      return {
-        ...base,
-        text: tail,
-        next_cursor: start + (chunk.data.length - data.length) + consumed,
-        size: chunk.size,
-        is_missing: false,
-        has_more: false,
-      };
-    }
-    const cursor = Math.min(options.cursor ?? 0, size);
-    const chunk = await scheduler.readFile(path, cursor, maxBytes, callOptions);
-    const { text, consumed } = decodeUtf8Prefix(chunk.data);
-    return {
-      ...base,
-      text,
-      next_cursor: cursor + consumed,
-      size: chunk.size,
-      is_missing: false,
-      has_more: cursor + consumed < chunk.size,
-    };
+    return { job_id: jobId, file, ...(await readLogChunk(scheduler, path, options)) };
   }
 
   async listLogFiles(jobId: string): Promise<string[]> {
@@ -322,7 +266,7 @@ export class JobService implements JobServiceApi {
         note: result.note ?? null,
       });
     }
-    await this.forgetSweep(ref.system.name);
+    await this.sweeps.forget(ref.system.name);
     return results.reverse();
   }
 
@@ -338,37 +282,7 @@ export class JobService implements JobServiceApi {
 
   async metrics(jobId: string, options: { signal?: AbortSignal } = {}): Promise<MetricsSnapshotView> {
     const [status] = await this.status([jobId], options);
-    const replicas = await Promise.all(
-      status!.endpoints
-        .filter((e) => e.kind === 'replica')
-        .map(async (endpoint) => {
-          const url = endpoint.url.replace(/\/v1$/, '/metrics');
-          const empty = { replica: endpoint.replica ?? 0, url, ...summarizeEngineMetrics([]) };
-          try {
-            const { request } = await loadUndici();
-            const response = await request(url, {
-              headersTimeout: 3000,
-              bodyTimeout: 3000,
-              signal: options.signal,
-            });
-            const body = await response.body.text();
-            if (response.statusCode !== 200)
-              return { ...empty, reachable: false, error: `HTTP ${response.statusCode}` };
-            return {
-              ...empty,
-              ...summarizeEngineMetrics(parsePrometheusText(body)),
-              reachable: true,
-              error: null,
-            };
-          } catch (error) {
-            return {
-              ...empty,
-              reachable: false,
-              error: `not reachable from this machine: ${(error as Error).message}`,
-            };
-          }
-        }),
-    );
+    const replicas = await collectEngineFigures(status!.endpoints, options.signal);
     return {
       job_id: jobId,
       collected_at: new Date(this.now()).toISOString(),
@@ -384,59 +298,6 @@ export class JobService implements JobServiceApi {
 
   // ——— internals ———
 
-  /**
-   * The scheduler's answer for these jobs, shared: every caller asking while a sweep runs, or within
-   * the sweep TTL after, gets that sweep, in this process or (through the job store) in any other
-   * on the same state: log followers, waits and watchers poll the same jobs.
-   */
-  private sweep(
-    system: SystemProfile,
-    scheduler: Scheduler,
-    ids: readonly string[],
-  ): Promise<Map<string, JobInfo>> {
-    const ttl = this.deps.statusSweepTtlMs ?? STATUS_SWEEP_TTL_MS;
-    const recent = this.sweeps.get(system.name);
-    const isInFlight = recent !== undefined && recent.settledAt === undefined;
-    if (recent && isInFlight && ids.every((id) => recent.ids.has(id))) return recent.result;
-    // A settled sweep is shared through the store (so another process's cancel is seen at once);
-    // a new sweep also covers what the last one did, so pollers of different jobs keep sharing.
-    const isRecent = recent !== undefined && (isInFlight || this.now() - recent.settledAt! < ttl);
-    const covered = [...new Set(isRecent ? [...recent!.ids, ...ids] : ids)];
-    const entry: Sweep = {
-      ids: new Set(covered),
-      result: this.sweepOnce(system.name, scheduler, covered, ttl),
-    };
-    this.sweeps.set(system.name, entry);
-    entry.result.then(
-      () => {
-        entry.settledAt = this.now();
-      },
-      () => {
-        if (this.sweeps.get(system.name) === entry) this.sweeps.delete(system.name);
-      },
-    );
-    return entry.result;
-  }
-
-  /** Another process's sweep of the same state when it is fresh and covers `ids`, else a new one, shared in turn. */
-  private async sweepOnce(
-    system: string,
-    scheduler: Scheduler,
-    ids: readonly string[],
-    ttl: number,
-  ): Promise<Map<string, JobInfo>> {
-    const shared = ttl > 0 ? await this.deps.store.readSweep(system) : undefined;
-    if (shared && this.now() - shared.at < ttl && ids.every((id) => shared.ids.includes(id)))
-      return new Map(shared.jobs.filter((job) => ids.includes(job.jobId)).map((job) => [job.jobId, job]));
-    const jobs = await scheduler.statuses(ids);
-    if (ttl > 0) {
-      await this.deps.store
-        .writeSweep(system, { at: this.now(), ids: [...ids], jobs: [...jobs.values()] })
-        .catch((error: unknown) => logger.debug({ err: error }, 'status sweep not shared'));
-    }
-    return jobs;
-  }
-
   /** When this service saw the job queued again after it ran (a requeue), if it did. */
   private noteRequeue(jobId: string, info: JobInfo | undefined): number | undefined {
     const run = this.runs.get(jobId);
@@ -448,11 +309,6 @@ export class JobService implements JobServiceApi {
       this.runs.delete(jobId);
     }
     return this.runs.get(jobId)?.requeuedAt;
-  }
-
-  private async forgetSweep(system: string): Promise<void> {
-    this.sweeps.delete(system);
-    await this.deps.store.removeSweep(system);
   }
 
   private now(): number {
@@ -544,7 +400,7 @@ export class JobService implements JobServiceApi {
     const isRunning = info?.state === 'RUNNING';
     const requeuedAt = this.noteRequeue(ref.jobId, info);
     const lastReport = isRunning
-      ? await this.readHealthReport(scheduler, logDir, layout, info?.nodes, signal)
+      ? await readHealthReport(scheduler, logDir, layout, info?.nodes, signal)
       : undefined;
     // Until its new run reports, a requeued job's report is its previous run's (master.sh removes it, but only once it runs).
     const report =
@@ -563,14 +419,14 @@ export class JobService implements JobServiceApi {
       lifecycle.end_reason !== 'completed'
     ) {
       if (!this.endedHints.has(ref.jobId)) {
-        const tails = await this.readErrorTails(scheduler, logDir, layout, signal);
+        const tails = await this.errorTails.read(scheduler, logDir, layout, signal);
         this.endedHints.set(ref.jobId, diagnoseFailure(tails, info));
-        this.forgetErrorTails(logDir);
+        this.errorTails.forget(logDir);
       }
       failureHint = this.endedHints.get(ref.jobId) ?? null;
     } else if (lifecycle.phase === 'starting' || lifecycle.phase === 'degraded') {
       // A replica that crashed while the job still runs shows up here before SLURM ends the job.
-      failureHint = diagnoseFailure(await this.readErrorTails(scheduler, logDir, layout, signal), info);
+      failureHint = diagnoseFailure(await this.errorTails.read(scheduler, logDir, layout, signal), info);
     }
     const launch = ref.launch;
     return {
@@ -615,89 +471,6 @@ export class JobService implements JobServiceApi {
     if (phase !== 'serving' && phase !== 'degraded') return null;
     return probeGateway(gatewayUrl, ref.launch.served_model_name, key, { signal });
   }
-
-  private async readHealthReport(
-    scheduler: Scheduler,
-    logDir: string,
-    layout: LaunchLayout | undefined,
-    jobNodes: readonly string[] | undefined,
-    signal?: AbortSignal,
-  ): Promise<HealthReport | undefined> {
-    try {
-      const chunk = await scheduler.readFile(`${logDir}/replica_health.json`, 0, 1024 * 1024, { signal });
-      const report = parseHealthReport(
-        chunk.data.toString('utf8'),
-        layout?.replicaPorts[0] ?? 8080,
-        jobNodes,
-      );
-      if (report && layout) {
-        for (const replica of report.replicas)
-          replica.port = layout.replicaPorts[replica.replica] ?? replica.port;
-      }
-      return report;
-    } catch (error) {
-      if (error instanceof SmlError && error.code === 'NOT_FOUND') return undefined;
-      throw error;
-    }
-  }
-
-  private async readErrorTails(
-    scheduler: Scheduler,
-    logDir: string,
-    layout: LaunchLayout | undefined,
-    signal?: AbortSignal,
-  ): Promise<LogText[]> {
-    const files = (layout?.logFiles ?? ['log.out', 'log.err']).filter(
-      (f) => f.endsWith('.err') || f === 'log.out',
-    );
-    const texts: LogText[] = [];
-    for (const file of files) {
-      const path = `${logDir}/${file}`;
-      const size = await scheduler.fileSize(path, { signal });
-      if (!size) continue;
-      let tail = this.errorTails.get(path);
-      if (tail?.size !== size) {
-        const start = Math.max(0, size - DIAGNOSIS_TAIL_BYTES);
-        const chunk = await scheduler.readFile(path, start, size - start, { signal });
-        tail = { size, text: decodeUtf8Prefix(skipContinuationBytes(chunk.data, start > 0), true).text };
-        this.errorTails.set(path, tail);
-      }
-      texts.push({ file, text: tail.text });
-    }
-    return texts;
-  }
-
-  private forgetErrorTails(logDir: string): void {
-    for (const path of this.errorTails.keys())
-      if (path.startsWith(`${logDir}/`)) this.errorTails.delete(path);
-  }
-}
-
-/** An IP literal as the host of a URL (IPv6 in brackets). */
-function urlHost(ip: string): string {
-  return ip.includes(':') ? `[${ip}]` : ip;
-}
-
-function endpointsOf(
-  report: HealthReport | undefined,
-  layout: LaunchLayout | undefined,
-  system: SystemProfile,
-): Endpoint[] {
-  const endpoints: Endpoint[] = [];
-  for (const replica of report?.replicas ?? []) {
-    if (replica.node_ip)
-      endpoints.push({
-        kind: 'replica',
-        replica: replica.replica,
-        url: `http://${urlHost(replica.node_ip)}:${replica.port}/v1`,
-      });
-  }
-  const firstIp = report?.replicas[0]?.node_ip;
-  if (layout?.routerPort && firstIp)
-    endpoints.push({ kind: 'router', url: `http://${urlHost(firstIp)}:${layout.routerPort}/v1` });
-  if (layout?.isOpentelaEnabled && system.gatewayUrl)
-    endpoints.push({ kind: 'gateway', url: `${system.gatewayUrl}/v1` });
-  return endpoints;
 }
 
 /** Failures that may pass by themselves: the scheduler (or its accounting) did not answer this time. */
@@ -706,31 +479,4 @@ function isTransient(error: unknown): boolean {
     error instanceof SmlError &&
     (error.code === 'SCHEDULER_UNREACHABLE' || error.code === 'TIMEOUT' || error.code === 'RATE_LIMITED')
   );
-}
-
-/** Why SLURM holds a job in the queue: once the job left the queue, such a reason is stale. */
-const PENDING_REASON =
-  /^(Priority|Resources|Dependency|BeginTime|ReqNodeNotAvail|JobHeld|Reservation|Partition|Assoc|QOS|Licenses|NodeDown|BadConstraints|Prolog|Requeue|Cleaning)/i;
-
-function currentReason(info: JobInfo | undefined, phase: JobStatusView['phase']): string | null {
-  const reason = info?.reason;
-  if (!reason || reason === 'None') return null;
-  return phase === 'queued' || !PENDING_REASON.test(reason) ? reason : null;
-}
-
-function describeProgress(status: JobStatusView): string {
-  const health =
-    status.replicas_expected > 0
-      ? ` (${status.replicas_healthy}/${status.replicas_expected} replicas healthy)`
-      : '';
-  const ending = status.phase === 'ended' ? `(${status.end_reason})` : '';
-  return `job ${status.job_id}: ${status.phase}${ending}${health}`;
-}
-
-/** A read that starts mid-file may start inside a UTF-8 sequence; drop its continuation bytes. */
-function skipContinuationBytes(data: Buffer, isMidFile: boolean): Buffer {
-  if (!isMidFile) return data;
-  let start = 0;
-  while (start < data.length && start < 4 && (data[start]! & 0xc0) === 0x80) start++;
-  return data.subarray(start);
 }
