@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: bash ${...} under test
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { render } from '../../sbatch/render.js';
