@@ -13,7 +13,7 @@ const input = z.strictObject({
     .string()
     .regex(JOB_ID_PATTERN, 'a SLURM job id such as 123456')
     .optional()
-    .describe('Job to test'),
+    .describe('Job to test (queued is fine)'),
   run_id: z.string().optional().describe('Follow this test'),
   scenario: z.enum(SCENARIOS).optional().describe('Default sweep'),
   concurrency: z.array(z.number().int()).optional().describe('Sweep levels; 1,4,16,64'),
