@@ -23,9 +23,6 @@ export function renderLoadJob(spec: LoadJobSpec): string {
     spec.afterJobId && `--dependency=after:${spec.afterJobId}`,
     `--output=${spec.runDir}/slurm-%j.out`,
   ].filter((line): line is string => Boolean(line));
-  if (spec.cancelAfterJobId !== undefined && !/^\d+$/.test(spec.cancelAfterJobId)) {
-    throw new SmlError('INTERNAL', `'${spec.cancelAfterJobId}' is not a SLURM job id.`);
-  }
   for (const line of directives) {
     // #SBATCH lines are read by sbatch, not bash: only plain characters may appear there.
     if (!/^--[a-z-]+(=[A-Za-z0-9._:%+,/-]+)?$/.test(line)) {
@@ -51,15 +48,7 @@ export function renderLoadJob(spec: LoadJobSpec): string {
     `  printf '{"type":"end","ok":false,"error":"python3 not found on the load node %s"}\\n' "$(hostname)" >>${results}`,
     '  exit 1',
     'fi',
-    ...(spec.cancelAfterJobId
-      ? [
-          'status=0',
-          `"$PYTHON" ${generator} ${config} ${results} || status=$?`,
-          `echo "sml-mcp: load test done; cancelling the deployment (job ${spec.cancelAfterJobId}) as asked"`,
-          `scancel ${spec.cancelAfterJobId} || echo "sml-mcp: scancel ${spec.cancelAfterJobId} failed" >&2`,
-          'exit "$status"',
-        ]
-      : [`exec "$PYTHON" ${generator} ${config} ${results}`]),
+    `exec "$PYTHON" ${generator} ${config} ${results}`,
     '',
   ].join('\n');
 }

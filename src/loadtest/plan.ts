@@ -35,9 +35,8 @@ export const LoadShape = z.object({
   duration_s: z.number().int().min(1).max(86_400).optional(),
   prompt_tokens: z.number().int().min(1).max(1_000_000).optional(),
   max_tokens: z.number().int().min(1).max(1_000_000).optional(),
-  ignore_eos: z.boolean().optional(),
+  /** A sweep ends after a step whose p99 TTFT passes this (default 10 s). */
   stop_p99_ttft_s: z.number().positive().optional(),
-  stop_error_rate: z.number().min(0).max(1).optional(),
 });
 export type LoadShape = z.infer<typeof LoadShape>;
 
@@ -126,10 +125,10 @@ export function planLoad(shape: LoadShape): LoadPlan {
     steps: defaults.steps,
     prompt_tokens: shape.prompt_tokens ?? DEFAULT_PROMPT_TOKENS,
     max_tokens: shape.max_tokens ?? defaults.max_tokens ?? DEFAULT_MAX_TOKENS,
-    ignore_eos: shape.ignore_eos ?? defaults.ignore_eos ?? true,
+    ignore_eos: defaults.ignore_eos ?? true,
     request_timeout_s: defaults.request_timeout_s ?? 300,
     stop: {
-      max_error_rate: shape.stop_error_rate ?? DEFAULT_STOP_ERROR_RATE,
+      max_error_rate: DEFAULT_STOP_ERROR_RATE,
       max_p99_ttft_s: shape.stop_p99_ttft_s ?? (scenario === 'sweep' ? 10 : null),
     },
   };

@@ -44,35 +44,18 @@ export interface LoadJobSpec {
   timeLimit: string;
   /** Start only once this job has started (a deployment launched with the test). */
   afterJobId?: string;
-  /** Cancel this job (the deployment) once the generator is done, whatever its outcome. */
-  cancelAfterJobId?: string;
   cpus: number;
   /** File names inside runDir. */
   files: { generator: string; config: string; results: string };
 }
 const READ_CHUNK_BYTES = 4 * 1024 * 1024;
-const DEFAULT_READY_TIMEOUT_S = 1800;
+/** How long the load job waits for the deployment to serve once it runs. */
+const READY_TIMEOUT_S = 1800;
 const LOAD_JOB_CPUS = 2;
 const RUN_ID = /^lt-[a-z0-9]{10}$/;
 
 export const LoadTestRequest = LoadShape.extend({
   job_id: z.string().regex(/^\d+$/),
-  partition: z
-    .string()
-    .regex(/^[A-Za-z0-9._-]+$/)
-    .optional(),
-  account: z
-    .string()
-    .regex(/^[A-Za-z0-9._-]+$/)
-    .optional(),
-  reservation: z
-    .string()
-    .regex(/^[A-Za-z0-9._-]+$/)
-    .optional(),
-  ready_timeout_s: z.number().int().min(1).max(86_400).optional(),
-  prompts_file: z.string().startsWith('/').optional(),
-  prompt_seed: z.number().int().optional(),
-  cancel_after: z.boolean().optional(),
   target: SizingTarget.optional(),
 });
 export type LoadTestRequest = z.infer<typeof LoadTestRequest>;
@@ -162,7 +145,6 @@ export class LoadTestService {
     const runDir = `${workingDir}/loadtests/${runId}`;
     const spec = LaunchSpec.parse(launch.spec);
     const layout = launchLayoutOf(spec, jobId);
-    const readyTimeoutS = request.ready_timeout_s ?? DEFAULT_READY_TIMEOUT_S;
     const model = launch.served_model_name;
     const config = {
       target: {
@@ -177,10 +159,9 @@ export class LoadTestService {
       max_tokens: plan.max_tokens,
       ignore_eos: plan.ignore_eos,
       request_timeout_s: plan.request_timeout_s,
-      ready_timeout_s: readyTimeoutS,
+      ready_timeout_s: READY_TIMEOUT_S,
       stop: plan.stop,
-      prompt_seed: request.prompt_seed ?? 1,
-      ...(request.prompts_file ? { prompts_file: request.prompts_file } : {}),
+      prompt_seed: 1,
     };
     const record: LoadTestRecord = {
       run_id: runId,
@@ -218,13 +199,11 @@ export class LoadTestService {
         jobName: `sml_loadtest_${plan.scenario}_${runId.slice(3)}`,
         tag: `${LOAD_TAG_PREFIX}${runId}`,
         runDir,
-        partition:
-          request.partition ?? spec?.slurm.partition ?? this.deps.defaults.partition ?? system.partition,
-        account: request.account ?? spec?.slurm.account ?? this.deps.defaults.account,
-        reservation: request.reservation ?? spec?.slurm.reservation ?? this.deps.defaults.reservation,
-        timeLimit: formatDuration(planSeconds(plan) + (jobId ? readyTimeoutS : 120) + 600),
-        afterJobId: waitForStart ? (jobId ?? undefined) : undefined,
-        cancelAfterJobId: request.cancel_after && jobId ? jobId : undefined,
+        partition: spec.slurm.partition ?? this.deps.defaults.partition ?? system.partition,
+        account: spec.slurm.account ?? this.deps.defaults.account,
+        reservation: spec.slurm.reservation ?? this.deps.defaults.reservation,
+        timeLimit: formatDuration(planSeconds(plan) + READY_TIMEOUT_S + 600),
+        afterJobId: waitForStart ? jobId : undefined,
         cpus: LOAD_JOB_CPUS,
         files: { generator: LOAD_GENERATOR_FILE, config: LOAD_CONFIG_FILE, results: LOAD_RESULTS_FILE },
       });
