@@ -143,6 +143,21 @@ describe('job service', () => {
     });
   });
 
+  it('shows no pending reason once a job left the queue, but keeps how it ended', async () => {
+    const memory = harness.memory!;
+    memory.defaultProgram = (r) =>
+      new Promise((resolve) => r.signal.addEventListener('abort', () => resolve(undefined)));
+    const stale = await launch();
+    memory.end(stale, 'FAILED', { exitCode: '1:0', reason: 'Resources' });
+    expect((await harness.deps.jobs.status([stale]))[0]).toMatchObject({
+      phase: 'ended',
+      slurm_reason: null,
+    });
+    const told = await launch();
+    memory.end(told, 'FAILED', { exitCode: '1:0', reason: 'NonZeroExitCode' });
+    expect((await harness.deps.jobs.status([told]))[0]!.slurm_reason).toBe('NonZeroExitCode');
+  });
+
   it('cancels a whole chain, later jobs first', async () => {
     const memory = harness.memory!;
     const launched = await harness.deps.jobs.launch({
