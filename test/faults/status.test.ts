@@ -102,7 +102,7 @@ describeOnCluster('status under scheduler faults', () => {
     const waiting = jobs.service.waitFor([job.jobId], 'ended', { timeoutS: 60 });
     const resume = pauseDaemon('slurmctld');
     try {
-      await new Promise((resolve) => setTimeout(resolve, 5000));
+      await new Promise((resolve) => setTimeout(resolve, 3000));
     } finally {
       resume();
     }
