@@ -1,4 +1,4 @@
-import { completeModel, definePrompt } from './define-prompt.js';
+import { completeModel, completeSystem, definePrompt } from './define-prompt.js';
 
 const MODEL_DESCRIPTION =
   'Catalog model id (e.g. swiss-ai/Apertus-8B-Instruct-2509) or a path to weights on the cluster';
@@ -12,7 +12,7 @@ export const deployModelPrompt = definePrompt({
     'Size, launch and wait for a model deployment, then hand over its OpenAI-compatible endpoint and served model name.',
   arguments: [
     { name: 'model', description: MODEL_DESCRIPTION, isRequired: true, complete: completeModel },
-    { name: 'system', description: SYSTEM_DESCRIPTION, isRequired: false },
+    { name: 'system', description: SYSTEM_DESCRIPTION, isRequired: false, complete: completeSystem },
     { name: 'time', description: TIME_DESCRIPTION, isRequired: false },
   ],
   build({ model, system, time }, deps) {

@@ -1,5 +1,5 @@
 import { metricsUri } from '../resources/uris.js';
-import { completeModel, definePrompt } from './define-prompt.js';
+import { completeModel, completeSystem, definePrompt } from './define-prompt.js';
 
 const MODEL_DESCRIPTION = 'Catalog model id or a model path to size';
 const SYSTEM_DESCRIPTION = 'System to size for (default: the configured one)';
@@ -14,7 +14,7 @@ export const rightSizePrompt = definePrompt({
     'Work out how many GPUs, nodes and replicas a model needs on a system for a target load: size it, measure a deployment with a load test, and turn the measurement into replicas with the arithmetic shown.',
   arguments: [
     { name: 'model', description: MODEL_DESCRIPTION, isRequired: true, complete: completeModel },
-    { name: 'system', description: SYSTEM_DESCRIPTION, isRequired: false },
+    { name: 'system', description: SYSTEM_DESCRIPTION, isRequired: false, complete: completeSystem },
     { name: 'load', description: LOAD_DESCRIPTION, isRequired: false },
     { name: 'job_id', description: JOB_DESCRIPTION, isRequired: false },
     { name: 'target', description: TARGET_DESCRIPTION, isRequired: false },

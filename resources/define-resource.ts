@@ -1,7 +1,7 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { Redactor } from '../src/config/secrets.js';
-import { errorText, SmlError, toSmlError } from '../src/errors.js';
+import { type ErrorCode as ErrorCodeName, errorText, SmlError, toSmlError } from '../src/errors.js';
 import { isUnknownJob } from '../src/jobs/lifecycle.js';
 import { logger } from '../src/log.js';
 import type { ServerDeps } from '../src/services.js';
@@ -28,22 +28,30 @@ export function defineResource(resource: ResourceDefinition): ResourceDefinition
 /** How many of the newest jobs resource lists enumerate (completion offers all known ids). */
 export const LISTED_JOBS = 10;
 
-const CLIENT_ERRORS = new Set([
-  'NOT_FOUND',
-  'INVALID_ARGUMENT',
-  'UNKNOWN_MODEL',
-  'UNKNOWN_SYSTEM',
-  'NOT_OWNED',
+/** Failures of the server or the cluster; every other code means the request cannot be served as given. */
+const SERVER_SIDE_ERRORS = new Set<ErrorCodeName>([
+  'INTERNAL',
+  'SCHEDULER_ERROR',
+  'SCHEDULER_UNREACHABLE',
+  'SUBMIT_FAILED',
+  'TIMEOUT',
+  'RATE_LIMITED',
 ]);
 
-/** Errors outside tools are JSON-RPC errors: bad or unknown ids are InvalidParams, the rest internal. */
+/**
+ * Errors outside tools (resources, prompts, subscriptions) are JSON-RPC errors: InternalError for
+ * failures of the server or the cluster, InvalidParams when the caller (or its configuration) must
+ * change something, e.g. NOT_CONFIGURED. The message is `[CODE] message next-step`; `data` carries
+ * the code and the next step for clients that act on them.
+ */
 export function toMcpError(error: unknown, redact: Redactor, uri?: string): McpError {
   if (error instanceof McpError) return error;
   const smlError = toSmlError(error);
-  const code = CLIENT_ERRORS.has(smlError.code) ? ErrorCode.InvalidParams : ErrorCode.InternalError;
+  const code = SERVER_SIDE_ERRORS.has(smlError.code) ? ErrorCode.InternalError : ErrorCode.InvalidParams;
   const text = errorText(smlError, redact);
   if (code === ErrorCode.InternalError) logger.warn({ uri, code: smlError.code }, text);
-  return new McpError(code, text, uri ? { uri } : undefined);
+  const hint = smlError.hint === undefined ? {} : { hint: redact(smlError.hint) };
+  return new McpError(code, text, { code: smlError.code, ...hint, ...(uri ? { uri } : {}) });
 }
 
 /** Run a resource callback, turning its errors into JSON-RPC errors. */

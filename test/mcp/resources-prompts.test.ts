@@ -178,6 +178,20 @@ describe('prompts', () => {
       expect(prompt.arguments?.map((a) => [a.name, a.required ?? false])).toEqual(
         definition.arguments.map((a) => [a.name, a.isRequired]),
       );
+      // Optional arguments keep their descriptions too.
+      expect(prompt.arguments?.map((a) => a.description)).toEqual(
+        definition.arguments.map((a) => a.description),
+      );
+    }
+  });
+
+  it('completes the optional system argument with the known systems', async () => {
+    for (const name of ['deploy_model', 'right_size']) {
+      const completion = await client.complete({
+        ref: { type: 'ref/prompt', name },
+        argument: { name: 'system', value: 'cla' },
+      });
+      expect(completion.completion.values, name).toEqual(['clariden']);
     }
   });
 
@@ -231,5 +245,36 @@ describe('prompts', () => {
       argument: { name: 'model', value: 'qwen3-32' },
     });
     expect(completion.completion.values).toContain('Qwen/Qwen3-32B');
+  });
+});
+
+describe('without a configured system', () => {
+  let bare: Harness;
+  let bareClient: Client;
+  beforeAll(async () => {
+    bare = createHarness({ isUnconfigured: true });
+    bareClient = await connect(bare.deps);
+  });
+  afterAll(async () => {
+    await bareClient.close();
+    bare.cleanup();
+  });
+
+  it('prompts and resources answer NOT_CONFIGURED as an invalid-params error with the next step', async () => {
+    const attempts = [
+      () => bareClient.getPrompt({ name: 'diagnose_job', arguments: { job_id: '123456' } }),
+      () => bareClient.readResource({ uri: 'sml://jobs/123456' }),
+    ];
+    for (const attempt of attempts) {
+      const error = await attempt().then(
+        () => undefined,
+        (failure: unknown) =>
+          failure as { code: number; message: string; data?: { code?: string; hint?: string } },
+      );
+      expect(error?.code).toBe(-32602);
+      expect(error?.message).toMatch(/\[NOT_CONFIGURED\] .*SML_SYSTEM/);
+      expect(error?.data?.code).toBe('NOT_CONFIGURED');
+      expect(error?.data?.hint).toMatch(/SML_SYSTEM/);
+    }
   });
 });
