@@ -1,20 +1,20 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { PACKAGE_ROOT } from '../src/assets.js';
 import { loadShippedCatalog } from '../src/catalog/catalog.js';
 import { toArgv } from '../src/domain/framework-args.js';
 import { formatTokens, type SizeModelResult, sizeModel } from '../src/sizing/index.js';
+import { MODEL_CONFIGS_DIR } from '../src/sizing/source.js';
 
 /**
  * Sizing validation: size every catalog model that has sourced facts (a fixture config in
- * test/fixtures/hf-configs) for clariden with the catalog's framework, and compare with the layout
+ * assets/model-configs) for clariden with the catalog's framework, and compare with the layout
  * the catalog really runs there (nodes_per_replica × 4 GH200, tp from its framework args).
  * Each recommendation must fit and use no more GPUs than the real deployment; every difference is
  * explained in the table. Run: `npm run build && node dist/bench/sizing-validation.js`.
  */
 
-export const FIXTURES_DIR = join(PACKAGE_ROOT, 'test', 'fixtures', 'hf-configs');
+export const FIXTURES_DIR = MODEL_CONFIGS_DIR;
 const CLARIDEN_GPUS_PER_NODE = 4;
 
 interface PublishedFacts {

@@ -1,7 +1,9 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { signalWithTimeout } from '../abort.js';
+import { assetPath } from '../assets.js';
 import {
   ANY_LOCAL_FILE,
   isLocalPathAllowed,
@@ -64,7 +66,8 @@ export interface ModelFiles {
   config: unknown;
   /** `metadata.total_size` of model.safetensors.index.json: the exact bytes of the weights. */
   indexTotalBytes?: number;
-  origin: 'local' | 'registry' | 'hub';
+  /** catalog: the sourced facts shipped for a catalog model (assets/model-configs). */
+  origin: 'local' | 'registry' | 'catalog' | 'hub';
   /** The path or URL of the config.json read. */
   location: string;
   /** The catalog entry when the model is a catalog id. */
@@ -320,6 +323,16 @@ async function loadFromHub(id: string, hub: HubOptions, deps: ModelSourceDeps): 
  * Face ids are read from the cluster registry when a Scheduler is given and the model is there, else
  * from the Hub.
  */
+/** Where the sourced config.json of each catalog model is shipped: `<vendor>__<model>/config.json`. */
+export const MODEL_CONFIGS_DIR = assetPath('model-configs');
+
+/** The config reconstructed from the sourced facts of a catalog model, when the package ships one. */
+function shippedModelFiles(id: string): ModelFiles | undefined {
+  const location = join(MODEL_CONFIGS_DIR, id.replace('/', '__'), 'config.json');
+  if (!existsSync(location)) return undefined;
+  return { config: JSON.parse(readFileSync(location, 'utf8')), origin: 'catalog', location };
+}
+
 export async function loadModelFiles(model: string, deps: ModelSourceDeps = {}): Promise<ModelFiles> {
   const trimmed = model.trim();
   if (trimmed.length === 0) {
@@ -345,10 +358,18 @@ export async function loadModelFiles(model: string, deps: ModelSourceDeps = {}):
   const registryDir =
     catalog?.registryPath ??
     (deps.registryPath ? `${deps.registryPath.replace(/\/+$/, '')}/${trimmed}` : undefined);
+  // The checkpoint's own files first; then the facts shipped for a catalog model (no cluster or Hub
+  // needed); the Hub last, for models outside the catalog.
+  const shipped = catalog ? shippedModelFiles(catalog.id) : undefined;
   if (deps.scheduler && registryDir) {
-    const found = await loadFromRegistry(registryDir, { ...deps, scheduler: deps.scheduler });
-    if (found) return { ...found, catalog };
+    try {
+      const found = await loadFromRegistry(registryDir, { ...deps, scheduler: deps.scheduler });
+      if (found) return { ...found, catalog };
+    } catch (error) {
+      if (!shipped || deps.signal?.aborted) throw error;
+    }
   }
+  if (shipped) return { ...shipped, catalog };
   if (deps.hub === false) {
     throw new SmlError(
       'NOT_FOUND',

@@ -75,6 +75,12 @@ export function summarize(
     multimodal: arch.isMultimodal,
     mtp_layers: arch.mtpLayers,
     missing_facts: arch.missing,
-    notes: arch.notes,
+    notes:
+      files.origin === 'catalog'
+        ? [
+            "Read from the sourced facts sml-mcp ships for this catalog model (the cluster's model registry and the Hub were not needed or not reachable).",
+            ...arch.notes,
+          ]
+        : arch.notes,
   };
 }

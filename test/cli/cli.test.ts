@@ -146,7 +146,7 @@ describe('sml-mcp models and size', () => {
   });
   it('sizes a model from its config.json for a GPU type, with the fields the issue asks for', async () => {
     const config = fileURLToPath(
-      new URL('../fixtures/hf-configs/Qwen__Qwen3-235B-A22B-Instruct-2507', import.meta.url),
+      new URL('../../assets/model-configs/Qwen__Qwen3-235B-A22B-Instruct-2507', import.meta.url),
     );
     const result = await sml(['size', config, '--gpu', 'GH200', '--json']);
     expect(result.exitCode, result.stderr).toBe(0);

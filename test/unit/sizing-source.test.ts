@@ -119,6 +119,45 @@ describe('the cluster model registry through the Scheduler', () => {
     expect(result.model.origin).toBe('registry');
   });
 
+  it('sizes a catalog model from its shipped facts when neither the cluster nor the Hub answers', async () => {
+    const result = await sizeModel(
+      { model: 'Qwen/Qwen3-32B', system: 'clariden' },
+      {
+        hub: false,
+        schedulerFor: () => {
+          throw new SmlError('NOT_CONFIGURED', 'no FirecREST credentials');
+        },
+      },
+    );
+    expect(result.model).toMatchObject({ origin: 'catalog', layers: 64 });
+    expect(result.model.location).toMatch(/assets\/model-configs\/Qwen__Qwen3-32B\/config\.json$/);
+    expect(result.model.notes[0]).toMatch(/sourced facts sml-mcp ships/);
+    expect(result.fits).toBe(true);
+  });
+
+  it("prefers the registry's own config.json, and falls back to the shipped facts when it cannot be read", async () => {
+    const registry = join(workDir, 'registry-c');
+    modelDir('registry-c', 'Qwen', 'Qwen3-8B');
+    const fromRegistry = await loadModelFiles('Qwen/Qwen3-8B', {
+      scheduler,
+      registryPath: registry,
+      hub: false,
+    });
+    expect(fromRegistry.origin).toBe('registry');
+    const unreachable = Object.assign(Object.create(scheduler) as typeof scheduler, {
+      fileSize: async () => {
+        throw new SmlError('SCHEDULER_UNREACHABLE', 'login node down');
+      },
+    });
+    const shipped = await loadModelFiles('Qwen/Qwen3-8B', {
+      scheduler: unreachable,
+      registryPath: registry,
+      resolveCatalogModel: (id) => (id === 'Qwen/Qwen3-8B' ? { id, framework: 'sglang' } : undefined),
+      hub: false,
+    });
+    expect(shipped.origin).toBe('catalog');
+  });
+
   it('says where it looked when the registry lacks the model and the Hub is off', async () => {
     await expect(
       loadModelFiles('acme/not-there', { scheduler, registryPath: join(workDir, 'registry'), hub: false }),
