@@ -47,16 +47,11 @@ export interface JobRun {
 /** A job's behaviour: resolves its exit status (0 or nothing: COMPLETED, else FAILED). */
 export type JobProgram = (run: JobRun) => Promise<number | undefined>;
 
-export interface InMemoryNode {
-  name: string;
-  ip: string;
-}
-
 export interface InMemorySchedulerOptions {
   kind?: Scheduler['kind'];
   identity?: Identity;
-  /** Compute nodes (default n1..n4 at 10.77.0.11..14, like test/cluster). */
-  nodes?: InMemoryNode[];
+  /** Compute node names (default n1..n4, like test/cluster). */
+  nodes?: string[];
   partitions?: Partition[];
   reservations?: Reservation[];
   /** First job id handed out (default 1000). */
@@ -93,7 +88,7 @@ type Fault = { times: number; after: number } & (
   | { kind: 'delay'; ms: number }
 );
 
-const DEFAULT_NODES: InMemoryNode[] = [1, 2, 3, 4].map((n) => ({ name: `n${n}`, ip: `10.77.0.${10 + n}` }));
+const DEFAULT_NODES = ['n1', 'n2', 'n3', 'n4'];
 
 const DEFAULT_PARTITIONS: Partition[] = [
   { name: 'normal', isDefault: true, state: 'UP', maxTime: '1-00:00:00', totalNodes: 4, nodes: 'n[1-4]' },
@@ -117,7 +112,7 @@ export class InMemoryScheduler implements Scheduler {
   isQueueHeld = false;
 
   private readonly identity: Identity;
-  private readonly nodes: InMemoryNode[];
+  private readonly nodes: string[];
   private readonly partitionList: Partition[];
   private readonly reservationList: Reservation[];
   private readonly jobs = new Map<string, JobEntry>();
@@ -530,7 +525,7 @@ export class InMemoryScheduler implements Scheduler {
     const busy = new Set(
       [...this.jobs.values()].filter((e) => isActive(e.info.state)).flatMap((e) => e.info.nodes ?? []),
     );
-    return this.nodes.map((n) => n.name).filter((n) => !busy.has(n));
+    return this.nodes.filter((n) => !busy.has(n));
   }
 
   /** Start pending jobs in submission order while whole nodes are free (FIFO, no backfill). */
