@@ -1,4 +1,5 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { SmlError } from '../../src/errors.js';
 import { SCENARIOS } from '../../src/loadtest/plan.js';
 import { isFinished } from '../../src/loadtest/service.js';
 import type { LoadTestView } from '../../src/loadtest/view.js';
@@ -19,9 +20,7 @@ interface StartOptions {
   durationS?: number;
   promptTokens?: number;
   maxTokens?: number;
-  stopP99TtftS?: number;
   targetRps?: number;
-  targetTokS?: number;
   targetP99TtftS?: number;
   cancelAfter?: boolean;
   wait?: boolean;
@@ -51,16 +50,23 @@ export function registerLoadtestCommand(program: Command): Command {
     .option('--duration-s <s>', 'seconds per step', parsePositive)
     .option('--prompt-tokens <n>', 'prompt length in words (~tokens)', parsePositive)
     .option('--max-tokens <n>', 'output tokens per request', parsePositive)
-    .option('--stop-p99-ttft-s <s>', 'end a sweep once a step’s p99 TTFT passes this', parsePositive)
     .option('--target-rps <req/s>', 'right-size for this many requests/s', parsePositive)
-    .option('--target-tok-s <tok/s>', 'right-size for this many output tokens/s', parsePositive)
     .option('--target-p99-ttft-s <s>', 'right-size within this p99 time to first token', parsePositive)
-    .option('--cancel-after', 'cancel the deployment when the test ends')
+    .option('--cancel-after', 'with --wait: cancel the deployment once the test ended')
     .option('--wait', 'wait for the results (progress on stderr)')
     .option('--timeout <s>', 'longest wait with --wait (default 7200)', parsePositive, 7200)
     .action(async (job: string, options: StartOptions) =>
       runCommand(program, async (tools, global) => {
-        const { structured } = await tools.call<LoadTestResult>('loadtest', {
+        if (options.cancelAfter && !options.wait) {
+          throw new SmlError(
+            'INVALID_ARGUMENT',
+            '--cancel-after needs --wait: the deployment is cancelled once the test ended.',
+            {
+              hint: 'Add --wait, or cancel it yourself later with sml-mcp cancel JOB.',
+            },
+          );
+        }
+        const given = {
           job_id: job,
           scenario: options.scenario,
           concurrency: options.concurrency,
@@ -68,16 +74,20 @@ export function registerLoadtestCommand(program: Command): Command {
           duration_s: options.durationS,
           prompt_tokens: options.promptTokens,
           max_tokens: options.maxTokens,
-          stop_p99_ttft_s: options.stopP99TtftS,
-          cancel_after: options.cancelAfter,
           target: targetOf(options),
-        });
+        };
+        const args = Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined));
+        const { structured } = await tools.call<LoadTestResult>('loadtest', args);
         if (!options.wait) {
           report(structured, global.json);
           printErr(`Follow: sml-mcp loadtest show ${structured.run_id} --wait`);
           return EXIT.ok;
         }
-        return follow(tools, structured.run_id, options.timeout, targetOf(options), global.json);
+        try {
+          return await follow(tools, structured.run_id, options.timeout, targetOf(options), global.json);
+        } finally {
+          if (options.cancelAfter) await tools.call('cancel', { job_id: job, confirm: true });
+        }
       }),
     );
   loadtest
@@ -87,7 +97,6 @@ export function registerLoadtestCommand(program: Command): Command {
     .option('--wait', 'wait for the results (progress on stderr)')
     .option('--timeout <s>', 'longest wait with --wait (default 7200)', parsePositive, 7200)
     .option('--target-rps <req/s>', 'right-size for this many requests/s', parsePositive)
-    .option('--target-tok-s <tok/s>', 'right-size for this many output tokens/s', parsePositive)
     .option('--target-p99-ttft-s <s>', 'right-size within this p99 time to first token', parsePositive)
     .action(async (run: string, options: StartOptions) =>
       runCommand(program, async (tools, global) => {
@@ -144,7 +153,6 @@ function report(view: LoadTestResult, json?: boolean): void {
 function targetOf(options: StartOptions): Record<string, number> | undefined {
   const target: Record<string, number> = {};
   if (options.targetRps !== undefined) target.requests_per_s = options.targetRps;
-  if (options.targetTokS !== undefined) target.output_tokens_per_s = options.targetTokS;
   if (options.targetP99TtftS !== undefined) target.p99_ttft_s = options.targetP99TtftS;
   return Object.keys(target).length > 0 ? target : undefined;
 }

@@ -61,6 +61,33 @@ describe('sml-mcp loadtest start|show', () => {
     const levels = await sml(['loadtest', 'start', '12', '--concurrency', '1,x']);
     expect(levels.exitCode).not.toBe(0);
     expect(levels.stderr).toContain("expected whole numbers separated by commas (e.g. 1,4,16), got '1,x'");
+    // Every flag reaches the tool as an argument it knows: the job is what is missing.
+    const start = await sml(
+      [
+        'loadtest',
+        'start',
+        '424242',
+        '--scenario',
+        'sweep',
+        '--concurrency',
+        '1,2',
+        '--duration-s',
+        '5',
+        '--prompt-tokens',
+        '8',
+        '--max-tokens',
+        '8',
+        '--target-rps',
+        '3',
+        '--target-p99-ttft-s',
+        '1',
+      ],
+      { SML_SYSTEM: 'local' },
+    );
+    expect(start.exitCode).toBe(1);
+    expect(start.stderr).toMatch(/^\[NOT_FOUND\] Job 424242 has no local launch record/m);
+    const cancelAfter = await sml(['loadtest', 'start', '424242', '--cancel-after']);
+    expect(cancelAfter.stderr).toContain('--cancel-after needs --wait');
     const run = await sml(['loadtest', 'show', 'lt-0000000000']);
     expect(run.exitCode).toBe(1);
     expect(run.stderr).toContain('[NOT_FOUND] No load test lt-0000000000 is recorded here.');
