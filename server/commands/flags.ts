@@ -44,9 +44,15 @@ export function addSchemaOptions(
       case 'boolean':
         command.addOption(new Option(flag, description));
         break;
-      case 'number':
-        command.addOption(new Option(`${flag} <n>`, description).argParser(parseInteger(flag)));
+      case 'number': {
+        const isInteger = (schema as { format?: string | null }).format?.includes('int') === true;
+        command.addOption(
+          new Option(`${flag} <n>`, description).argParser(
+            isInteger ? parseInteger(flag) : parseNumber(flag),
+          ),
+        );
         break;
+      }
       case 'enum':
         command.addOption(
           new Option(`${flag} <value>`, description).choices(Object.values(schema.def.entries ?? {})),
@@ -78,5 +84,15 @@ function parseInteger(flag: string) {
       throw new InvalidArgumentError(`${flag} expects a whole number, got '${value}'.`);
     }
     return Number(value);
+  };
+}
+
+function parseNumber(flag: string) {
+  return (value: string): number => {
+    const number = Number(value.trim());
+    if (value.trim() === '' || !Number.isFinite(number)) {
+      throw new InvalidArgumentError(`${flag} expects a number (e.g. 8e9), got '${value}'.`);
+    }
+    return number;
   };
 }

@@ -8,6 +8,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
+import { listModelsTool } from '../../tools/list-models.js';
+import { listSystemsTool } from '../../tools/list-systems.js';
+import { sizeModelTool } from '../../tools/size-model.js';
 import { cliRunner } from '../helpers/cli.js';
 
 const sml = cliRunner();
@@ -134,6 +137,40 @@ describe('sml-mcp argument checks', () => {
     const result = await sml(args);
     expect(result.exitCode).toBe(1);
     expect(result.stderr.trim()).toMatch(pattern);
+  });
+});
+
+describe("sml-mcp flags come from the tools' input schemas", () => {
+  it.each([
+    ['size', sizeModelTool, ['model', 'system']],
+    ['models', listModelsTool, []],
+    ['systems', listSystemsTool, ['system']],
+  ] as const)('%s has a flag for every input of its tool', async (command, tool, covered) => {
+    const help = await sml([command, '--help']);
+    expect(help.exitCode, help.stderr).toBe(0);
+    for (const field of Object.keys(tool.input.shape)) {
+      if ((covered as readonly string[]).includes(field)) continue;
+      expect(help.stdout, field).toContain(`--${field.replaceAll('_', '-')}`);
+    }
+  });
+
+  it('passes the flags through to the tool: size with kv cache type, parameter count and draft', async () => {
+    const result = await sml([
+      'size',
+      'Qwen/Qwen3-32B',
+      '--gpu',
+      'H100',
+      '--kv-cache-dtype',
+      'fp8',
+      '--parameter-count',
+      '3.28e10',
+      '--speculative-decoding',
+      '--json',
+    ]);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const sizing = JSON.parse(result.stdout);
+    expect(sizing.target.kv_cache_dtype).toBe('fp8');
+    expect(sizing.model.params_source).toBe('parameter_count');
   });
 });
 
