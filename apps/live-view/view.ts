@@ -1,4 +1,10 @@
-import { chainPosition, formatPercent, formatTimeLeft, hasLiveEngines } from '../../src/jobs/live-figures.js';
+import {
+  chainPosition,
+  type DeploymentFigures,
+  formatPercent,
+  formatTimeLeft,
+  hasLiveEngines,
+} from '../../src/jobs/live-figures.js';
 import type { JobStatusView } from '../../src/jobs/types.js';
 import { lineChart } from './chart.js';
 import { ENDED_JOBS_SHOWN, type LiveState } from './state.js';
@@ -223,18 +229,10 @@ function renderCharts(job: JobStatusView, state: LiveState): Node {
         ? 'No engine figures were collected.'
         : 'Engine charts appear once the job serves.',
     );
-  const pick = (
-    key:
-      | 'tokens_per_s'
-      | 'requests_running'
-      | 'requests_queued'
-      | 'kv_cache_usage'
-      | 'ttft_p50_s'
-      | 'ttft_p99_s',
-  ) => history.map((figures) => figures[key]);
+  const pick = (key: keyof DeploymentFigures) => history.map((figures) => figures[key]);
   const fixed = (digits: number) => (value: number) => value.toFixed(digits);
   const seconds = (value: number) => (value < 1 ? `${Math.round(value * 1000)} ms` : `${value.toFixed(2)} s`);
-  return el(
+  const charts = el(
     'div',
     { class: 'charts' },
     lineChart({
@@ -269,6 +267,10 @@ function renderCharts(job: JobStatusView, state: LiveState): Node {
       format: seconds,
     }),
   );
+  if (job.phase !== 'ended') return charts;
+  const fragment = document.createDocumentFragment();
+  fragment.append(el('p', { class: 'muted' }, 'The last figures before the job ended:'), charts);
+  return fragment;
 }
 
 function renderLog(

@@ -274,6 +274,11 @@ describeOnCluster('the live views of a deployment', () => {
       .poll(() => row.locator('[data-field=phase]').textContent(), { timeout: 30_000 })
       .toBe('ended (cancelled)');
     expect(await statusOf(jobId)).toMatchObject({ phase: 'ended', end_reason: 'cancelled' });
+    // The charts stay, marked as the past; no replica is reported healthy any more.
+    await expect
+      .poll(() => host!.app.locator('#detail').textContent(), { timeout: 10_000 })
+      .toContain('The last figures before the job ended:');
+    expect(await host.app.locator('#detail .replicas').count()).toBe(0);
     await waitFor(async () => paneRow(await pane(), jobId)[2] === 'ended(cancelled)', {
       timeoutMs: 15_000,
       what: `job ${jobId} ended in top`,
