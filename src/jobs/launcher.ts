@@ -4,7 +4,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Catalog } from '../catalog/catalog.js';
 import {
   assertEnvironmentPath,
-  type EnvironmentFile,
   MAX_ENVIRONMENT_BYTES,
   parseEnvironmentToml,
   readEnvironmentText,
@@ -476,11 +475,13 @@ export class Launcher {
       };
     }
     assertEnvironmentPath(reference);
-    if (typeof scheduler === 'string') {
-      // A dry run without a reachable cluster: render with the path; the job reads the file.
-      const file: EnvironmentFile = { mounts: [], env: {}, annotations: {} };
-      return { clusterPath: reference, file, unreadBecause: scheduler };
-    }
+    // A dry run without a reachable cluster renders with the path alone; the job reads the file.
+    const unread = (because: string): ResolvedEnvironment => ({
+      clusterPath: reference,
+      file: { mounts: [], env: {}, annotations: {} },
+      unreadBecause: because,
+    });
+    if (typeof scheduler === 'string') return unread(scheduler);
     let size: number | undefined;
     try {
       size = await scheduler.fileSize(reference, {
@@ -488,8 +489,7 @@ export class Launcher {
       });
     } catch (error) {
       if (!isDryRun) throw error;
-      const file: EnvironmentFile = { mounts: [], env: {}, annotations: {} };
-      return { clusterPath: reference, file, unreadBecause: toSmlError(error).message };
+      return unread(toSmlError(error).message);
     }
     if (size === undefined) {
       throw new SmlError(
