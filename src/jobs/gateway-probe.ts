@@ -1,4 +1,4 @@
-import { request } from 'undici';
+import { loadUndici } from '../libraries.js';
 
 /**
  * SML's gateway check (its TUI's health line): does the deployment answer through the serving
@@ -25,6 +25,7 @@ export async function probeGateway(
 ): Promise<GatewayProbe> {
   const url = `${gatewayUrl.replace(/\/+$/, '')}/v1/chat/completions`;
   try {
+    const { request } = await loadUndici();
     const response = await request(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
