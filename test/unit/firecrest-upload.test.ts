@@ -1,8 +1,9 @@
 import { readFileSync, statSync } from 'node:fs';
 import { posix } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createFirecrestScheduler, type FirecrestScheduler } from '../../src/scheduler/firecrest/index.js';
+import type { FirecrestScheduler } from '../../src/scheduler/firecrest/index.js';
 import { type FirecrestDouble, startFirecrestDouble } from '../doubles/firecrest/index.js';
+import { backendFor } from '../firecrest/harness.js';
 
 /** File uploads through the FirecREST backend: a multipart/form-data body the double's reader accepts. No SLURM involved. */
 let double: FirecrestDouble;
@@ -10,16 +11,7 @@ let backend: FirecrestScheduler;
 
 beforeAll(async () => {
   double = await startFirecrestDouble();
-  backend = createFirecrestScheduler({
-    url: double.url,
-    system: double.system,
-    auth: {
-      kind: 'client-credentials',
-      tokenUri: double.tokenUri,
-      clientId: double.clientId,
-      clientSecret: double.clientSecret,
-    },
-  });
+  backend = backendFor(double);
 });
 
 afterAll(() => double.close());
