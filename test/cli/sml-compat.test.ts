@@ -32,6 +32,16 @@ async function render(args: string[], env: Record<string, string> = {}) {
   return { dir, file, sbatch, stderr: result.stderr, stdout: result.stdout };
 }
 
+/** The common part of an SML advanced line for a vLLM model folder. */
+const VLLM_MODEL = [
+  '--framework',
+  'vllm',
+  '--environment',
+  'vllm.toml',
+  '--framework-args',
+  '--model /capstor/models/m --served-model-name org/m',
+];
+
 const RECORDER =
   '#!/bin/bash\nprintf \'%s\\0\' "$(basename "$0")" "$@" >"$SML_TEST_REC.argv"\nenv -0 >"$SML_TEST_REC.env"\n';
 
@@ -213,12 +223,7 @@ describe('SML command lines through sml-mcp advanced --output-script', () => {
 
   it('a 36 h chain renders its first job at the per-job cap; --dev yields to an explicit bootstrap address', async () => {
     const out = await render([
-      '--framework',
-      'vllm',
-      '--environment',
-      'vllm.toml',
-      '--framework-args',
-      '--model /capstor/models/m --served-model-name org/m',
+      ...VLLM_MODEL,
       '--time',
       '36:00:00',
       '--consecutive',
@@ -233,15 +238,7 @@ describe('SML command lines through sml-mcp advanced --output-script', () => {
   });
 
   it('--dev alone joins the dev peer with the dev binaries, as SML', async () => {
-    const out = await render([
-      '--framework',
-      'vllm',
-      '--environment',
-      'vllm.toml',
-      '--framework-args',
-      '--model /capstor/models/m --served-model-name org/m',
-      '--dev',
-    ]);
+    const out = await render([...VLLM_MODEL, '--dev']);
     expect(out.file('head.sh')).toContain('/ip4/148.187.108.177/');
     expect(out.file('head.sh')).toContain('/opentelabin/dev/otela-');
   });
@@ -271,14 +268,7 @@ describe('SML command lines through sml-mcp advanced --output-script', () => {
   });
 
   it('telemetry is on for the CSCS systems, said on stderr, and --no-telemetry / SML_TELEMETRY=0 switch it off', async () => {
-    const args = [
-      '--framework',
-      'vllm',
-      '--environment',
-      'vllm.toml',
-      '--framework-args',
-      '--model /m --served-model-name a/b',
-    ];
+    const args = VLLM_MODEL;
     const on = await render(args);
     expect(on.stderr).toMatch(
       /Telemetry: Each job posts SML's launch record .* to https:\/\/sml-dev\.swissai\.svc\.cscs\.ch\/launches/,
