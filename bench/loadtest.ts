@@ -113,6 +113,7 @@ try {
       `${String(c).padStart(7)}  ${step.requests_per_s.toFixed(2).padStart(5)} (${rps.toFixed(2)}, ${pct(step.requests_per_s, rps).padStart(6)})  ${step.output_tokens_per_s.toFixed(1).padStart(6)} (${(rps * MAX_TOKENS).toFixed(1)}, ${pct(step.output_tokens_per_s, rps * MAX_TOKENS).padStart(6)})  ${step.ttft_s.p50?.toFixed(2)} / ${step.ttft_s.p99?.toFixed(2)} s (model ${(TTFT_S + queueWait).toFixed(2)})  ${step.itl_s.p50?.toFixed(4)}  ${step.engine_peak.requests_queued ?? 'n/a'}`,
     );
   }
+  if (run.run.stopped_early) printOut(`Stopped early: ${run.run.stopped_early}.`);
   printOut(`Saturation: ${run.saturation?.explanation ?? 'not reached'} (stand-in limit: ${LIMIT})`);
   if (run.recommend)
     printOut(`Right-size for 20 req/s, p99 TTFT ≤ 1 s:\n  ${run.recommend.arithmetic.join('\n  ')}`);
@@ -120,12 +121,11 @@ try {
 
   const pair = launch(2);
   jobs.push(pair);
-  const top = LEVELS[LEVELS.length - 1]!;
   const routed = sweep(pair, [2 * LIMIT]);
   const singleAt = run.steps.find((s) => s.concurrency === 2 * LIMIT)!;
   const both = routed.steps[0]!;
   printOut(
-    `\nTwo replicas behind the router (job ${pair}) at ${2 * LIMIT} streams: ${both.requests_per_s.toFixed(2)} req/s vs ${singleAt.requests_per_s.toFixed(2)} for one replica: ×${(both.requests_per_s / singleAt.requests_per_s).toFixed(2)} (model ×2; top sweep level was ${top}).`,
+    `\nTwo replicas behind the router (job ${pair}) at ${2 * LIMIT} streams: ${both.requests_per_s.toFixed(2)} req/s vs ${singleAt.requests_per_s.toFixed(2)} for one replica: ×${(both.requests_per_s / singleAt.requests_per_s).toFixed(2)} (model ×2).`,
   );
 } finally {
   for (const job of jobs)
