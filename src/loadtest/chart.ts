@@ -22,6 +22,7 @@ export function renderChart(steps: readonly StepResult[], title: string): string
   const yTtft = (v: number) => PAD.top + plotH - (v / ttftMax) * plotH;
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="sans-serif" font-size="11">`,
+    `<title>${escapeXml(`${title}: output tokens/s and p99 time to first token per step`)}</title>`,
     `<rect width="${WIDTH}" height="${HEIGHT}" fill="white"/>`,
     `<text x="${WIDTH / 2}" y="18" text-anchor="middle" font-size="13">${escapeXml(title)}</text>`,
   ];
