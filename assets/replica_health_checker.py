@@ -138,6 +138,15 @@ def cancel_predecessor(job_id):
     return False
 
 
+def mark_served(report_path, replica):
+    """replica_<r>.served next to the report: master.sh restarts only a replica that once served
+    (one that fails while starting would fail the same way again)."""
+    try:
+        open(os.path.join(os.path.dirname(report_path) or ".", "replica_%d.served" % replica), "w").close()
+    except OSError as error:
+        log("cannot mark replica %d as served: %s" % (replica, error))
+
+
 def write_report(path, report):
     tmp_path = path + ".tmp"
     with open(tmp_path, "w") as handle:
@@ -175,6 +184,8 @@ class Checker(object):
         for replica, ip in enumerate(self.ips):
             health = probe(ip, self.ports[replica], self.timeout)
             if health == HEALTHY:
+                if self.last_seen[replica] is None:
+                    mark_served(self.report_path, replica)
                 self.last_seen[replica] = int(time.time())
                 if self.peer_ids[replica] is None and self.peer_attempts[replica] < MAX_PEER_ID_ATTEMPTS:
                     self.peer_attempts[replica] += 1

@@ -220,7 +220,7 @@ function logSetup(spec: LaunchSpec): string {
     'exec >>"$SML_LOG_DIR/log.out" 2>>"$SML_LOG_DIR/log.err"',
     'echo "sml-mcp job $SLURM_JOB_ID started at $(date -u +%FT%TZ) on $(hostname) in $PWD"',
     '# A requeued job starts over: the health report of its previous run says nothing about this one.',
-    'rm -f "$SML_LOG_DIR/replica_health.json" "$SML_LOG_DIR/replica_health.json.tmp"',
+    'rm -f "$SML_LOG_DIR/replica_health.json" "$SML_LOG_DIR/replica_health.json.tmp" "$SML_LOG_DIR"/replica_*.served',
     `echo ${q(`Served model name: ${spec.servedModelName}`)}`,
   ].join('\n');
 }
@@ -518,7 +518,12 @@ function supervisor(maxRestarts: number): string {
     '    for pid in ${replica_pids[$r]}; do',
     '      kill "$pid" 2>/dev/null || true',
     '    done',
-    '    if ((replica_restarts[r] < max_restarts)); then',
+    '    # Only a replica that once served is restarted: a start-up failure (OOM, bad path) repeats.',
+    '    if [ ! -e "$SML_LOG_DIR/replica_${r}.served" ]; then',
+    '      replica_pids[r]=',
+    '      replicas_left=$((replicas_left - 1))',
+    '      echo "sml-mcp: replica $r failed before it ever served; not restarted; $replicas_left replica(s) left" >&2',
+    '    elif ((replica_restarts[r] < max_restarts)); then',
     '      replica_restarts[r]=$((replica_restarts[r] + 1))',
     '      echo "sml-mcp: restarting replica $r in place (restart ${replica_restarts[r]} of $max_restarts)" >&2',
     '      sleep 2',

@@ -124,6 +124,9 @@ describe('replica health checker', () => {
       }),
     ]);
     expect(report.replicas[0].last_seen).toBeGreaterThan(0);
+    // master.sh restarts only a replica that once served: the checker marks it next to the report.
+    expect(existsSync(join(dir, 'replica_0.served'))).toBe(true);
+    expect(existsSync(join(dir, 'replica_1.served'))).toBe(false);
   });
 
   it('reports a replica that stops answering, keeping when it was last seen', async () => {

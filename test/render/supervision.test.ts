@@ -33,8 +33,9 @@ exec "$@" >>"$out" 2>>"$err"
 node="\${SML_STUB_NODE:-n0}"
 if [ "\${1:-}" = -i ]; then echo "10.0.0.1\${node#n}"; else echo "$node"; fi
 `,
-  // The engine on node N does what $SML_TEST_DIR/behaviour.N says, one line per start:
-  // "kill" (dies by SIGKILL), "exit" (exits 3), anything else serves until $SML_TEST_DIR/stop exists.
+  // The engine on node N does what $SML_TEST_DIR/behaviour.N says, one line per start: "kill"
+  // (serves, as the health checker marks, then dies by SIGKILL), "exit" (exits 3 before serving),
+  // anything else serves until $SML_TEST_DIR/stop exists. Replica r runs on node n<r+1>.
   python3: `#!/bin/bash
 [ "\${1:-}" = -m ] || exit 0
 node="$SML_STUB_NODE"
@@ -43,7 +44,7 @@ echo "$starts" >"$SML_TEST_DIR/starts.$node"
 action=$(sed -n "\${starts}p" "$SML_TEST_DIR/behaviour.$node" 2>/dev/null)
 echo "engine on $node, start $starts: \${action:-serve}" >&2
 case "$action" in
-  kill) kill -KILL $$ ;;
+  kill) touch "logs/4242/replica_$((\${node#n} - 1)).served"; kill -KILL $$ ;;
   exit) exit 3 ;;
 esac
 until [ -e "$SML_TEST_DIR/stop" ]; do sleep 0.1; done
@@ -137,11 +138,22 @@ describe('master.sh supervision', () => {
     expect(logOf(dir, 'replica_1.err')).toContain('start 2: exit');
   });
 
-  it('ends the job when its only replica exits and restarts are off', async () => {
-    const [spec] = specsFor({ ...TWO_REPLICAS, replicas: 1, replica_restarts: 0 }, { system: SYSTEM });
-    const dir = jobDir('single', render(spec!)['master.sh'], { n1: ['exit'] });
+  it('does not restart a replica that failed before it ever served', async () => {
+    const [spec] = specsFor({ ...TWO_REPLICAS, replicas: 1, replica_restarts: 3 }, { system: SYSTEM });
+    const dir = jobDir('never-served', render(spec!)['master.sh'], { n1: ['exit', 'exit'] });
     const result = await runMaster(dir);
     expect(result.exitCode).toBe(3);
+    expect(readFileSync(join(dir, 'starts.n1'), 'utf8').trim()).toBe('1');
+    expect(logOf(dir, 'log.err')).toContain(
+      'replica 0 failed before it ever served; not restarted; 0 replica(s) left',
+    );
+  });
+
+  it('ends the job when its only replica exits and restarts are off', async () => {
+    const [spec] = specsFor({ ...TWO_REPLICAS, replicas: 1, replica_restarts: 0 }, { system: SYSTEM });
+    const dir = jobDir('single', render(spec!)['master.sh'], { n1: ['kill'] });
+    const result = await runMaster(dir);
+    expect(result.exitCode).toBe(137);
     expect(logOf(dir, 'log.err')).toContain('replica 0 stays down after 0 restart(s); 0 replica(s) left');
   });
 
