@@ -1,5 +1,5 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { LoadTestView } from '../../src/loadtest/view.js';
 import { connect, createHarness, expectToolSuccess, type Harness } from '../mcp/harness.js';
 
@@ -81,6 +81,8 @@ describe('loadtest on the local cluster (stand-in engines with a set speed)', ()
     timeout: 300_000,
   }, async () => {
     const jobId = await launch(1);
+    // Its node is freed for the next test as soon as this one has measured.
+    onTestFinished(() => harness.scheduler.cancel(jobId).then(() => undefined));
     const started = await loadtest({
       job_id: jobId,
       concurrency: [1, 2, 4],
@@ -135,8 +137,10 @@ describe('loadtest on the local cluster (stand-in engines with a set speed)', ()
   it('measures about twice the throughput behind a router with two replicas', {
     timeout: 300_000,
   }, async () => {
+    const pairId = await launch(2);
+    onTestFinished(() => harness.scheduler.cancel(pairId).then(() => undefined));
     const started = await loadtest({
-      job_id: await launch(2),
+      job_id: pairId,
       concurrency: [4],
       duration_s: 4,
       prompt_tokens: 16,
