@@ -19,14 +19,10 @@ export async function readLogChunk(
   const callOptions = { signal: options.signal };
   const size = await scheduler.fileSize(path, callOptions);
   if (size === undefined) {
-    return {
-      text: '',
-      next_cursor: options.cursor ?? 0,
-      size: 0,
-      is_missing: true,
-      has_more: false,
-    };
+    return { text: '', next_cursor: options.cursor ?? 0, size: 0, is_missing: true, has_more: false };
   }
+  // A log its process has opened but not written yet: nothing to read (the backends refuse 0 bytes).
+  if (size === 0) return { text: '', next_cursor: 0, size: 0, is_missing: false, has_more: false };
   const maxBytes = Math.min(options.maxBytes ?? DEFAULT_LOG_READ_BYTES, MAX_LOG_READ_BYTES);
   if (options.tailLines !== undefined && options.cursor === undefined) {
     const start = Math.max(0, size - maxBytes);
