@@ -93,7 +93,10 @@ node="\${SML_STUB_NODE:-n0}"
 if [ "\${1:-}" = -i ]; then echo "10.0.0.1\${node#n} fe80::1"; else echo "$node"; fi
 `,
   // An engine: records argv and selected environment, then waits until every expected engine
-  // started, so the master's teardown cannot race the others.
+  // started, so the master's teardown cannot race the others. Behind a router the router leaves
+  // first and the engines only after it: master.sh ends a job whose router exited (code 0), but
+  // reads engines that exit while the router still runs as replicas failing before they served.
+  // (Before, whichever exit `wait -n` reaped first decided the job's exit code: a flaky test.)
   engine: `#!/bin/bash
 name="$(basename "$0")"
 if [ "$name" = python3 ] && [ "\${1:-}" != -m ]; then
@@ -103,9 +106,16 @@ base="$SML_TEST_REC/engine.$$.$RANDOM"
 { for v in A_QUOTE A_DOLLAR A_NL A_UTF CUDA_VISIBLE_DEVICES; do printf '%s=%s\\0' "$v" "\${!v-<unset>}"; done; } >"$base.env"
 printf '%s\\0' "$name" "$@" >"$base.tmp" && mv "$base.tmp" "$base.argv"
 for _ in $(seq 1 600); do
-  [ "$(find "$SML_TEST_REC" -name 'engine.*.argv' | wc -l)" -ge "$SML_TEST_EXPECTED_ENGINES" ] && exit 0
+  [ "$(find "$SML_TEST_REC" -name 'engine.*.argv' | wc -l)" -ge "$SML_TEST_EXPECTED_ENGINES" ] && break
   sleep 0.1
 done
+if [ "\${1:-}" = -m ] && [ "\${2:-}" = sglang_router.launch_router ]; then
+  touch "$SML_TEST_REC/router.exited"; exit 0
+fi
+if grep -lq sglang_router "$SML_TEST_REC"/engine.*.argv 2>/dev/null; then
+  for _ in $(seq 1 100); do [ -e "$SML_TEST_REC/router.exited" ] && break; sleep 0.1; done
+  sleep 1
+fi
 exit 0
 `,
   // OpenTela splits --subprocess on whitespace and runs it without a shell: so does this stub.
