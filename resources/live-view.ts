@@ -1,14 +1,16 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  RESOURCE_MIME_TYPE,
-  RESOURCE_URI_META_KEY,
-  registerAppResource,
-} from '@modelcontextprotocol/ext-apps/server';
 import { PACKAGE_ROOT } from '../src/assets.js';
 import { SmlError } from '../src/errors.js';
 import { defineResource, guard } from './define-resource.js';
 import { LIVE_VIEW_URI } from './uris.js';
+
+/**
+ * ext-apps' RESOURCE_MIME_TYPE and RESOURCE_URI_META_KEY, spelled here so start-up does not import
+ * @modelcontextprotocol/ext-apps/server (~13 ms); test/mcp/cold-start.test.ts pins them.
+ */
+export const RESOURCE_MIME_TYPE = 'text/html;profile=mcp-app';
+export const RESOURCE_URI_META_KEY = 'ui/resourceUri';
 
 /** Built by apps/build.mjs (npm run build) from apps/live-view/. */
 const HTML_PATH = join(PACKAGE_ROOT, 'dist', 'apps', 'live-view.html');
@@ -44,11 +46,16 @@ export const liveViewResource = defineResource({
   mimeType: RESOURCE_MIME_TYPE,
   isSubscribable: false,
   register(mcp, deps) {
-    registerAppResource(
-      mcp,
+    // What ext-apps' registerAppResource does: the MCP App MIME type over the given config.
+    mcp.registerResource(
       this.name,
       LIVE_VIEW_URI,
-      { title: this.title, description: this.description, _meta: { ui: UI_META } },
+      {
+        mimeType: RESOURCE_MIME_TYPE,
+        title: this.title,
+        description: this.description,
+        _meta: { ui: UI_META },
+      },
       (uri) =>
         guard(deps, uri.href, async () => ({
           contents: [

@@ -1,5 +1,4 @@
 import { userInfo } from 'node:os';
-import { renderLoadJob } from '../sbatch/loadtest.js';
 import { type Catalog, createCatalog, loadShippedCatalog } from '../src/catalog/catalog.js';
 import type { ResolvedConfig } from '../src/config/load.js';
 import type { LocalFilePolicy } from '../src/config/local-files.js';
@@ -10,8 +9,8 @@ import { Launcher } from '../src/jobs/launcher.js';
 import { RenderCache } from '../src/jobs/render-cache.js';
 import { JobService, type JobServiceDeps } from '../src/jobs/service.js';
 import { JobStore } from '../src/jobs/store.js';
-import { LoadTestService } from '../src/loadtest/service.js';
-import type { ServerDeps, SizerApi, SystemsApi } from '../src/services.js';
+import type { LoadTestDeps } from '../src/loadtest/service.js';
+import type { LoadTestApi, ServerDeps, SizerApi, SystemsApi } from '../src/services.js';
 import type { HubOptions } from '../src/sizing/source.js';
 import { PACKAGE_VERSION } from '../src/version.js';
 import { createSystems, resolveSystem, type SystemsOptions } from './systems.js';
@@ -111,7 +110,7 @@ export function buildServerDeps(config: ResolvedConfig, options: BuildDepsOption
     catalog,
     renders,
     jobs,
-    loadtests: new LoadTestService({
+    loadtests: lazyLoadTests({
       stateDir: config.stateDir,
       jobs,
       store: new JobStore(config.stateDir),
@@ -119,10 +118,27 @@ export function buildServerDeps(config: ResolvedConfig, options: BuildDepsOption
       schedulerFor: (profile) => systems.schedulerFor(profile),
       defaults: config.defaults,
       pollIntervalMs: options.pollIntervalMs,
-      renderLoadJob,
     }),
     sizer: options.sizer ?? createSizerFor(config, systems, catalog, options.hub, options.localFiles),
     watchIntervalMs: options.watchIntervalMs,
+  };
+}
+
+/** The load-test service, imported with its renderer on the first load-test call: a session that runs none never loads them. */
+function lazyLoadTests(deps: Omit<LoadTestDeps, 'renderLoadJob'>): LoadTestApi {
+  let service: Promise<LoadTestApi> | undefined;
+  const get = () => {
+    service ??= Promise.all([import('../src/loadtest/service.js'), import('../sbatch/loadtest.js')]).then(
+      ([{ LoadTestService }, { renderLoadJob }]) => new LoadTestService({ ...deps, renderLoadJob }),
+    );
+    return service;
+  };
+  return {
+    start: async (input, options) => (await get()).start(input, options),
+    get: async (...args) => (await get()).get(...args),
+    wait: async (...args) => (await get()).wait(...args),
+    list: async (jobId) => (await get()).list(jobId),
+    chart: async (runId, options) => (await get()).chart(runId, options),
   };
 }
 

@@ -1,4 +1,4 @@
-// Loaded with `node --import`: writes `loaded <url>` to stderr for every package module resolved,
+// Loaded with `node --import`: writes `loaded <url>` to stderr for every file module resolved,
 // so a test can see what a process pulled in (ESM keeps no inspectable module cache).
 import { register } from 'node:module';
 
@@ -6,7 +6,7 @@ register(
   `data:text/javascript,${encodeURIComponent(`
 export async function resolve(specifier, context, next) {
   const resolved = await next(specifier, context);
-  if (resolved.url.includes('/node_modules/')) process.stderr.write('loaded ' + resolved.url + '\\n');
+  if (resolved.url.startsWith('file:')) process.stderr.write('loaded ' + resolved.url + '\\n');
   return resolved;
 }`)}`,
 );

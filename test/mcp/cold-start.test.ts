@@ -3,7 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { RESOURCE_MIME_TYPE, RESOURCE_URI_META_KEY } from '@modelcontextprotocol/ext-apps/server';
 import { expect, it } from 'vitest';
+import * as liveView from '../../resources/live-view.js';
 import { CLI } from '../helpers/cli.js';
 
 /**
@@ -51,4 +53,17 @@ it('answers tools/list without loading undici, execa or the HTTP transport', asy
   expect(loaded).not.toMatch(/\/node_modules\/undici\//);
   expect(loaded).not.toMatch(/\/node_modules\/execa\//);
   expect(loaded).not.toMatch(/\/sdk\/dist\/esm\/server\/streamableHttp\.js/);
+});
+
+it('answers tools/list without loading ext-apps, the load-test service or its renderer', async () => {
+  const loaded = await packagesLoadedUntilToolsList();
+  expect(loaded).toContain('/dist/resources/live-view.js');
+  expect(loaded).not.toMatch(/\/node_modules\/@modelcontextprotocol\/ext-apps\//);
+  expect(loaded).not.toMatch(/\/dist\/src\/loadtest\/service\.js/);
+  expect(loaded).not.toMatch(/\/dist\/sbatch\/loadtest\.js/);
+});
+
+it("spells ext-apps' MCP App constants as ext-apps does", () => {
+  expect(liveView.RESOURCE_MIME_TYPE).toBe(RESOURCE_MIME_TYPE);
+  expect(liveView.RESOURCE_URI_META_KEY).toBe(RESOURCE_URI_META_KEY);
 });
