@@ -366,14 +366,10 @@ export class SlurmCliScheduler implements Scheduler {
       .run(['sacct', ...selection, ...SACCT_OUTPUT_ARGS], options)
       .catch((error: unknown) => {
         if (!(error instanceof SmlError) || error.code !== 'TIMEOUT') throw error;
-        throw new SmlError(
-          'SCHEDULER_UNREACHABLE',
+        throw new AccountingUnavailableError(
           `SLURM's accounting daemon (slurmdbd) did not answer: ${error.message}`,
-          {
-            hint: 'Accounting is slow or down; queued and running jobs are still reported from squeue.',
-            details: { command: 'sacct', isAccountingDown: true },
-            cause: error,
-          },
+          'Accounting is slow or down; queued and running jobs are still reported from squeue.',
+          error,
         );
       });
     if (result.exitCode !== 0 || /accounting storage is disabled/i.test(result.stderr + result.stdout)) {
@@ -473,20 +469,23 @@ function accountingFailure(result: CommandResult, target: string): SmlError {
     isControllerUnreachable(stderr) ||
     /Problem talking to the database|slurmdbd|persistent connection/i.test(stderr)
   ) {
-    return new SmlError(
-      'SCHEDULER_UNREACHABLE',
+    return new AccountingUnavailableError(
       `sacct on ${target} cannot reach SLURM's accounting daemon (slurmdbd): ${stderr}`,
-      {
-        hint: 'Accounting is down or unreachable; queued and running jobs are still reported from squeue. Ask the cluster admins if it persists.',
-        details: { command: 'sacct', isAccountingDown: true },
-      },
+      'Accounting is down or unreachable; queued and running jobs are still reported from squeue. Ask the cluster admins if it persists.',
     );
   }
   return commandFailure('sacct', result, target);
 }
 
-function isAccountingDown(error: unknown): error is SmlError {
-  return error instanceof SmlError && error.details?.isAccountingDown === true;
+/** sacct could not reach slurmdbd: statuses fall back to squeue and scontrol instead of failing. */
+class AccountingUnavailableError extends SmlError {
+  constructor(message: string, hint: string, cause?: unknown) {
+    super('SCHEDULER_UNREACHABLE', message, { hint, details: { command: 'sacct' }, cause });
+  }
+}
+
+function isAccountingDown(error: unknown): error is AccountingUnavailableError {
+  return error instanceof AccountingUnavailableError;
 }
 
 /** A failed SLURM command as an SmlError: controller down → SCHEDULER_UNREACHABLE, anything else SCHEDULER_ERROR. */
