@@ -130,7 +130,7 @@ describeOnCluster('a launch stranded by a process that died', () => {
   it('a server killed while sbatch runs leaves a record that the next retry resolves to its one job', {
     timeout: 120_000,
   }, async () => {
-    const harness = createHarness({ submitSettleMs: 5000 });
+    const harness = createHarness({ onCluster: true, submitSettleMs: 5000 });
     const store = new JobStore(harness.config.stateDir);
     const key = `killed-${Date.now()}`;
     const transport = new StdioClientTransport({
