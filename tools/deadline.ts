@@ -79,6 +79,12 @@ export async function runWithinBudget(
   try {
     return await Promise.race([run, rejectWhenAborted(extra.signal)]);
   } catch (error) {
+    // The client cancelled (its reason may be any value): a cancellation, not a bug in sml-mcp.
+    if (context.extra.signal.aborted && !(error instanceof SmlError)) {
+      throw new SmlError('CANCELLED', `${tool.name} was cancelled by the client before it finished.`, {
+        cause: error,
+      });
+    }
     if (!deadline.aborted || context.extra.signal.aborted) throw error;
     throw new SmlError(
       'TIMEOUT',
