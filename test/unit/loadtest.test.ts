@@ -4,23 +4,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { renderLoadJob } from '../../sbatch/loadtest.js';
-import { SmlError } from '../../src/errors.js';
 import { renderChart } from '../../src/loadtest/chart.js';
 import { planLoad } from '../../src/loadtest/plan.js';
 import { recommend } from '../../src/loadtest/recommend.js';
 import { emptyResults, findSaturation, foldResults } from '../../src/loadtest/results.js';
 import type { StepResult } from '../../src/loadtest/view.js';
+import { thrown } from '../helpers/errors.js';
 
 function expectSmlError(run: () => unknown, code: string, message?: RegExp): void {
-  let caught: unknown;
-  try {
-    run();
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught).toBeInstanceOf(SmlError);
-  expect((caught as SmlError).code).toBe(code);
-  if (message) expect((caught as SmlError).message).toMatch(message);
+  const error = thrown(run);
+  expect(error.code).toBe(code);
+  if (message) expect(error.message).toMatch(message);
 }
 
 function step(index: number, concurrency: number, rps: number, p99: number, errors = 0): StepResult {
