@@ -1,4 +1,5 @@
 import { setMaxListeners } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type Command, InvalidArgumentError } from 'commander';
 import { metricsUri } from '../../resources/uris.js';
 import {
@@ -99,7 +100,8 @@ export async function watchJobs(tools: ToolCaller, options: WatchOptions): Promi
           ),
         );
       else printOut(renderPlainLines(rows, now, problem).join('\n'));
-      await sleep(options.intervalS * 1000, stop.signal);
+      // Ctrl-C ends the pause early: the loop then sees the stop signal and exits.
+      await sleep(options.intervalS * 1000, undefined, { signal: stop.signal }).catch(() => undefined);
     }
   } finally {
     process.off('SIGINT', onSignal);
@@ -246,17 +248,4 @@ function roundSignal(stop: AbortSignal): AbortSignal {
   const signal = AbortSignal.any([stop]);
   setMaxListeners(0, signal);
   return signal;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
