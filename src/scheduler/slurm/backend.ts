@@ -302,16 +302,7 @@ export class SlurmCliScheduler implements Scheduler {
     options: CallOptions = {},
   ): Promise<FileChunk> {
     requireAbsolute(path, 'file path');
-    if (!Number.isSafeInteger(offset) || offset < 0) {
-      throw new SmlError('INVALID_ARGUMENT', `Offset ${offset} is not a byte offset.`, {
-        hint: 'Give a whole number ≥ 0 (the cursor of the previous read).',
-      });
-    }
-    if (!Number.isSafeInteger(maxBytes) || maxBytes < 1 || maxBytes > MAX_READ_BYTES) {
-      throw new SmlError('INVALID_ARGUMENT', `Read size ${maxBytes} is out of range.`, {
-        hint: `Give a whole number between 1 and ${MAX_READ_BYTES}.`,
-      });
-    }
+    requireReadRange(offset, maxBytes);
     return this.runner.readRange(path, offset, maxBytes, options);
   }
 
@@ -443,6 +434,20 @@ export function requireAbsolute(path: string, what: string): void {
   if (!path.startsWith('/')) {
     throw new SmlError('INVALID_ARGUMENT', `The ${what} "${path}" is not an absolute path on the cluster.`, {
       hint: 'Give a path starting with / (e.g. under the working directory from workingDir()).',
+    });
+  }
+}
+
+/** A byte range a file read may ask for: an offset ≥ 0 and 1 to MAX_READ_BYTES bytes. */
+export function requireReadRange(offset: number, maxBytes: number): void {
+  if (!Number.isSafeInteger(offset) || offset < 0) {
+    throw new SmlError('INVALID_ARGUMENT', `Offset ${offset} is not a byte offset.`, {
+      hint: 'Give a whole number ≥ 0 (the cursor of the previous read).',
+    });
+  }
+  if (!Number.isSafeInteger(maxBytes) || maxBytes < 1 || maxBytes > MAX_READ_BYTES) {
+    throw new SmlError('INVALID_ARGUMENT', `Read size ${maxBytes} is out of range.`, {
+      hint: `Give a whole number between 1 and ${MAX_READ_BYTES}.`,
     });
   }
 }

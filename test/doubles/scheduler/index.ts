@@ -16,7 +16,7 @@ import {
   type SubmitRequest,
   type SubmitResult,
 } from '../../../src/scheduler/scheduler.js';
-import { requireAbsolute, requireJobId } from '../../../src/scheduler/slurm/backend.js';
+import { requireAbsolute, requireJobId, requireReadRange } from '../../../src/scheduler/slurm/backend.js';
 
 /**
  * An in-memory Scheduler for the fast tier: the contract of src/scheduler/scheduler.ts as the SLURM
@@ -94,8 +94,6 @@ const DEFAULT_PARTITIONS: Partition[] = [
   { name: 'normal', isDefault: true, state: 'UP', maxTime: '1-00:00:00', totalNodes: 4, nodes: 'n[1-4]' },
   { name: 'debug', isDefault: false, state: 'UP', maxTime: '00:30:00', totalNodes: 4, nodes: 'n[1-4]' },
 ];
-
-const MAX_READ_BYTES = 64 * 1024 * 1024;
 
 /** A program that runs until it is stopped (cancel, or an end the test sets). */
 export const runUntilStopped: JobProgram = (run) =>
@@ -239,16 +237,7 @@ export class InMemoryScheduler implements Scheduler {
   ): Promise<FileChunk> {
     await this.enter('readFile', [path, offset, maxBytes], options);
     requireAbsolute(path, 'file path');
-    if (!Number.isSafeInteger(offset) || offset < 0) {
-      throw new SmlError('INVALID_ARGUMENT', `Offset ${offset} is not a byte offset.`, {
-        hint: 'Give a whole number ≥ 0 (the cursor of the previous read).',
-      });
-    }
-    if (!Number.isSafeInteger(maxBytes) || maxBytes < 1 || maxBytes > MAX_READ_BYTES) {
-      throw new SmlError('INVALID_ARGUMENT', `Read size ${maxBytes} is out of range.`, {
-        hint: `Give a whole number between 1 and ${MAX_READ_BYTES}.`,
-      });
-    }
+    requireReadRange(offset, maxBytes);
     const file = this.files.get(posix.normalize(path));
     if (!file) throw new SmlError('NOT_FOUND', `${path} does not exist.`, { details: { path } });
     return { data: Buffer.from(file.data.subarray(offset, offset + maxBytes)), size: file.data.length };
