@@ -1,18 +1,12 @@
-import { userInfo } from 'node:os';
 import { type Catalog, createCatalog, loadShippedCatalog } from '../src/catalog/catalog.js';
 import type { ResolvedConfig } from '../src/config/load.js';
 import type { LocalFilePolicy } from '../src/config/local-files.js';
-import { LaunchSpec, launchLayoutOf } from '../src/domain/launch-spec.js';
-import type { SystemProfile } from '../src/domain/system.js';
 import type { JobServiceApi } from '../src/jobs/api.js';
-import { Launcher } from '../src/jobs/launcher.js';
 import { RenderCache } from '../src/jobs/render-cache.js';
-import { JobService, type JobServiceDeps } from '../src/jobs/service.js';
-import { JobStore } from '../src/jobs/store.js';
-import type { LoadTestDeps } from '../src/loadtest/service.js';
+import type { JobServiceDeps } from '../src/jobs/service.js';
+import { lazyApi } from '../src/lazy.js';
 import type { LoadTestApi, ServerDeps, SizerApi, SystemsApi } from '../src/services.js';
 import type { HubOptions } from '../src/sizing/source.js';
-import { PACKAGE_VERSION } from '../src/version.js';
 import { createSystems, resolveSystem, type SystemsOptions } from './systems.js';
 
 /** The shipped catalog with the config file's entries; an entry for the same model and framework replaces the shipped one. */
@@ -45,108 +39,88 @@ export interface BuildDepsOptions extends SystemsOptions {
   statusSweepTtlMs?: number;
 }
 
-/** The job service and its launcher over one job store (`config.stateDir`). */
-export function createJobService(
-  config: ResolvedConfig,
-  systems: SystemsApi,
-  catalog: Catalog,
-  options: Pick<
-    BuildDepsOptions,
-    'launcher' | 'pollIntervalMs' | 'localFiles' | 'submitSettleMs' | 'statusSweepTtlMs'
-  > = {},
-  renders = new RenderCache(),
-): JobServiceApi {
-  const store = new JobStore(config.stateDir);
-  const systemNamed = (name?: string) => resolveSystem(config, name);
-  const schedulerFor = (profile: SystemProfile) => systems.schedulerFor(profile);
-  const launcher =
-    options.launcher ??
-    new Launcher({
-      store,
-      catalog,
-      resolveSystem: systemNamed,
-      schedulerFor,
-      localUser: () => userInfo().username,
-      // The renderer loads with the first launch, not at server start.
-      render: async (spec) => (await import('../sbatch/render.js')).render(spec),
-      review: async (spec, scripts) => (await import('../sbatch/review.js')).reviewRender(spec, scripts),
-      configuredDefaults: () => ({
-        values: config.defaults,
-        sources: config.sources,
-        configPath: config.configPath,
-        telemetryOptOut: config.telemetryOptOut,
-      }),
-      huggingFaceToken: () => {
-        const env = config.credentialEnv();
-        return env.HF_TOKEN || env.HUGGING_FACE_HUB_TOKEN || undefined;
-      },
-      version: PACKAGE_VERSION,
-      localFiles: options.localFiles,
-      renders,
-      submitSettleMs: options.submitSettleMs,
-    });
-  return new JobService({
-    store,
-    resolveSystem: systemNamed,
-    schedulerFor,
-    launcher,
-    layoutOf: (record, jobId) => launchLayoutOf(LaunchSpec.parse(record.spec), jobId),
-    pollIntervalMs: options.pollIntervalMs,
-    submitSettleMs: options.submitSettleMs,
-    statusSweepTtlMs: options.statusSweepTtlMs,
-    gatewayKey: () => config.credentialEnv().SML_SWISSAI_RESEARCH_API_KEY || undefined,
-  });
-}
-
-/** Everything a server needs, from a loaded configuration. */
+/**
+ * Everything a server needs, from a loaded configuration. Nothing heavy is built here: the job
+ * service, the schedulers and the catalog load on first use, so a server answers its first
+ * requests (initialize, tools/list) without loading the code that launches and watches jobs.
+ */
 export function buildServerDeps(config: ResolvedConfig, options: BuildDepsOptions = {}): ServerDeps {
   const systems = options.systems ?? createSystems(config, options);
-  const catalog = buildCatalog(config);
+  let catalog: Catalog | undefined;
+  const catalogOf = () => {
+    catalog ??= buildCatalog(config);
+    return catalog;
+  };
   const renders = new RenderCache();
-  const jobs = createJobService(config, systems, catalog, options, renders);
+  const jobs = lazyApi<JobServiceApi>(JOB_SERVICE_CALLS, async () =>
+    (await import('./job-service.js')).createJobService(config, systems, catalogOf(), options, renders),
+  );
   return {
     config,
     systems,
-    catalog,
+    get catalog() {
+      return catalogOf();
+    },
     renders,
     jobs,
-    loadtests: lazyLoadTests({
+    loadtests: lazyLoadTests(config, systems, jobs, options.pollIntervalMs),
+    sizer: options.sizer ?? createSizerFor(config, systems, catalogOf, options.hub, options.localFiles),
+    watchIntervalMs: options.watchIntervalMs,
+  };
+}
+
+const JOB_SERVICE_CALLS: { readonly [K in keyof JobServiceApi]-?: true } = {
+  launch: true,
+  status: true,
+  waitFor: true,
+  readLog: true,
+  listLogFiles: true,
+  cancel: true,
+  describeCancel: true,
+  scripts: true,
+  metrics: true,
+  knownJobIds: true,
+};
+
+/** The load-test service, imported with its renderer on the first load-test call: a session that runs none never loads them. */
+function lazyLoadTests(
+  config: ResolvedConfig,
+  systems: SystemsApi,
+  jobs: JobServiceApi,
+  pollIntervalMs?: number,
+): LoadTestApi {
+  return lazyApi<LoadTestApi>(LOAD_TEST_CALLS, async () => {
+    const [{ LoadTestService }, { renderLoadJob }, { JobStore }] = await Promise.all([
+      import('../src/loadtest/service.js'),
+      import('../sbatch/loadtest.js'),
+      import('../src/jobs/store.js'),
+    ]);
+    return new LoadTestService({
       stateDir: config.stateDir,
       jobs,
       store: new JobStore(config.stateDir),
       resolveSystem: (name) => resolveSystem(config, name),
       schedulerFor: (profile) => systems.schedulerFor(profile),
       defaults: config.defaults,
-      pollIntervalMs: options.pollIntervalMs,
-    }),
-    sizer: options.sizer ?? createSizerFor(config, systems, catalog, options.hub, options.localFiles),
-    watchIntervalMs: options.watchIntervalMs,
-  };
+      pollIntervalMs,
+      renderLoadJob,
+    });
+  });
 }
 
-/** The load-test service, imported with its renderer on the first load-test call: a session that runs none never loads them. */
-function lazyLoadTests(deps: Omit<LoadTestDeps, 'renderLoadJob'>): LoadTestApi {
-  let service: Promise<LoadTestApi> | undefined;
-  const get = () => {
-    service ??= Promise.all([import('../src/loadtest/service.js'), import('../sbatch/loadtest.js')]).then(
-      ([{ LoadTestService }, { renderLoadJob }]) => new LoadTestService({ ...deps, renderLoadJob }),
-    );
-    return service;
-  };
-  return {
-    start: async (input, options) => (await get()).start(input, options),
-    get: async (...args) => (await get()).get(...args),
-    wait: async (...args) => (await get()).wait(...args),
-    list: async (jobId) => (await get()).list(jobId),
-    chart: async (runId, options) => (await get()).chart(runId, options),
-  };
-}
+const LOAD_TEST_CALLS: { readonly [K in keyof LoadTestApi]-?: true } = {
+  start: true,
+  get: true,
+  wait: true,
+  list: true,
+  chart: true,
+};
 
 /** The sizing planner over the configured systems, their model registries and the catalog. */
 export function createSizerFor(
   config: ResolvedConfig,
   systems: SystemsApi,
-  catalog: Catalog,
+  catalogOf: () => Catalog,
   hub?: HubOptions | false,
   localFiles?: LocalFilePolicy,
 ): SizerApi {
@@ -159,7 +133,7 @@ export function createSizerFor(
         systems: config.systems,
         defaultSystem: config.defaults.system,
         schedulerFor: (profile) => systems.schedulerFor(profile),
-        resolveCatalogModel: catalogModelResolver(catalog.entries, system?.modelRegistry),
+        resolveCatalogModel: catalogModelResolver(catalogOf().entries, system?.modelRegistry),
         hub,
         localFiles,
         signal: options.signal,

@@ -4,7 +4,6 @@ import { SmlError } from '../src/errors.js';
 import { firecrestCredentialsFromEnv, missingFirecrestAuthError } from '../src/scheduler/firecrest/auth.js';
 import { lazyScheduler } from '../src/scheduler/lazy.js';
 import type { Scheduler } from '../src/scheduler/scheduler.js';
-import { createSlurmScheduler } from '../src/scheduler/slurm/index.js';
 import type { SystemsApi } from '../src/services.js';
 
 export interface SystemsOptions {
@@ -13,8 +12,9 @@ export interface SystemsOptions {
 }
 
 /**
- * The systems of the configuration and one Scheduler per system, built on first use. FirecREST
- * credentials come from the environment (or the secrets file) only.
+ * The systems of the configuration and one Scheduler per system, built on first use (its backend's
+ * modules load with its first call). FirecREST credentials come from the environment (or the
+ * secrets file) only, and are checked at once.
  */
 export function createSystems(config: ResolvedConfig, options: SystemsOptions = {}): SystemsApi {
   const schedulers = new Map<string, Scheduler>();
@@ -34,7 +34,11 @@ export function createSystems(config: ResolvedConfig, options: SystemsOptions = 
         }),
       );
     }
-    return createSlurmScheduler(connection, { env: options.slurmEnv });
+    return lazyScheduler(connection.kind, async () =>
+      (await import('../src/scheduler/slurm/index.js')).createSlurmScheduler(connection, {
+        env: options.slurmEnv,
+      }),
+    );
   };
   return {
     profiles: () => config.systems,

@@ -112,7 +112,7 @@ export class Launcher {
       });
       const head = plan.specs[0]!;
       const scripts: Record<string, string> = { ...(await this.deps.render(head)) };
-      const renderId = this.renders.put(scripts);
+      const renderId = await this.renders.put(scripts);
       const scriptLinks = Object.entries(scripts).map(([name, text]) => ({
         name,
         uri: renderUri(renderId, name),

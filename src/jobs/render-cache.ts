@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-
 /**
  * Scripts rendered by dry runs, kept a while so their full text is one resource read away
  * (sml://renders/{render_id}/{script}) without inflating the dry run's answer. Keyed by a hash of
@@ -30,7 +28,9 @@ export class RenderCache {
   ) {}
 
   /** Store a rendered set; returns its id (16 hex digits of the content's SHA-256). */
-  put(scripts: Readonly<Record<string, string>>): string {
+  async put(scripts: Readonly<Record<string, string>>): Promise<string> {
+    // node:crypto takes milliseconds to load: the first dry run pays for it, not the server's start.
+    const { createHash } = await import('node:crypto');
     const hash = createHash('sha256');
     for (const name of Object.keys(scripts).sort()) hash.update(`${name}\0${scripts[name]}\0`);
     const renderId = hash.digest('hex').slice(0, 16);

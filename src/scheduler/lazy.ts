@@ -1,29 +1,28 @@
+import { lazyApi } from '../lazy.js';
 import type { Scheduler } from './scheduler.js';
+
+type SchedulerCalls = Omit<Scheduler, 'kind'>;
+
+const SCHEDULER_CALLS: { readonly [K in keyof SchedulerCalls]-?: true } = {
+  whoami: true,
+  workingDir: true,
+  submit: true,
+  statuses: true,
+  findTaggedJobs: true,
+  cancel: true,
+  readFile: true,
+  fileSize: true,
+  writeFile: true,
+  mkdir: true,
+  partitions: true,
+  reservations: true,
+};
 
 /**
  * A Scheduler whose backend is built on its first call: the FirecREST backend pulls in undici and
- * its HTTP agent, which a session that never reaches that system should not load.
+ * its HTTP agent, the SLURM one its command runner and parsers, which a session that never
+ * reaches that system should not load.
  */
 export function lazyScheduler(kind: Scheduler['kind'], build: () => Promise<Scheduler>): Scheduler {
-  let backend: Promise<Scheduler> | undefined;
-  const get = () => {
-    backend ??= build();
-    return backend;
-  };
-  return {
-    kind,
-    whoami: async (options) => (await get()).whoami(options),
-    workingDir: async (options) => (await get()).workingDir(options),
-    submit: async (request, options) => (await get()).submit(request, options),
-    statuses: async (jobIds, options) => (await get()).statuses(jobIds, options),
-    findTaggedJobs: async (tagPrefix, options) => (await get()).findTaggedJobs(tagPrefix, options),
-    cancel: async (jobId, options) => (await get()).cancel(jobId, options),
-    readFile: async (path, offset, maxBytes, options) =>
-      (await get()).readFile(path, offset, maxBytes, options),
-    fileSize: async (path, options) => (await get()).fileSize(path, options),
-    writeFile: async (path, content, options) => (await get()).writeFile(path, content, options),
-    mkdir: async (path, options) => (await get()).mkdir(path, options),
-    partitions: async (options) => (await get()).partitions(options),
-    reservations: async (options) => (await get()).reservations(options),
-  };
+  return { kind, ...lazyApi<SchedulerCalls>(SCHEDULER_CALLS, build) };
 }

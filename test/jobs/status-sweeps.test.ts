@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { createJobService } from '../../server/build-deps.js';
+import { createJobService } from '../../server/job-service.js';
 import { createHarness } from '../mcp/harness.js';
 
 /**
