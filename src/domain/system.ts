@@ -92,7 +92,6 @@ export const SystemProfile = z.object({
   sharesNodes: z.boolean().optional(),
 });
 export type SystemProfile = z.infer<typeof SystemProfile>;
-export type SystemProfileInput = z.input<typeof SystemProfile>;
 
 const CSCS_SHARE = '/capstor/store/cscs/swissai/infra01/opentela-share';
 const CSCS_OPENTELA = {
@@ -117,7 +116,11 @@ const CSCS_TELEMETRY = 'https://sml-dev.swissai.svc.cscs.ch/launches';
 /** Root of the local test cluster's software and model registry (test/cluster/up.sh installs it). */
 export const LOCAL_CLUSTER_ROOT = '/opt/sml-local';
 
-const BUILT_IN_INPUTS: SystemProfileInput[] = [
+/**
+ * The built-in profiles, written out whole (defaults included) rather than parsed at start-up:
+ * test/unit/systems.test.ts checks that each one is a valid SystemProfile that parses to itself.
+ */
+export const BUILT_IN_SYSTEMS: readonly SystemProfile[] = [
   {
     name: 'clariden',
     description: 'CSCS Alps Clariden: 4× NVIDIA GH200 96 GB per node, aarch64, CSCS container engine',
@@ -126,6 +129,7 @@ const BUILT_IN_INPUTS: SystemProfileInput[] = [
     cpuArch: 'aarch64',
     containerRuntime: 'edf',
     partition: 'normal',
+    maxJobTime: '12:00:00',
     modelRegistry: CSCS_REGISTRY,
     defaultEnvironments: { sglang: 'sglang.toml', vllm: 'vllm.toml' },
     gatewayUrl: CSCS_GATEWAY,
@@ -141,6 +145,7 @@ const BUILT_IN_INPUTS: SystemProfileInput[] = [
     cpuArch: 'x86_64',
     containerRuntime: 'edf',
     partition: 'normal',
+    maxJobTime: '12:00:00',
     modelRegistry: CSCS_REGISTRY,
     defaultEnvironments: { sglang: 'sglang_bristen.toml', vllm: 'vllm.toml' },
     gatewayUrl: CSCS_GATEWAY,
@@ -157,6 +162,7 @@ const BUILT_IN_INPUTS: SystemProfileInput[] = [
     containerRuntime: 'edf',
     // The partition SML's beverin examples submit to (Beverin has no `normal` partition).
     partition: 'mi300',
+    maxJobTime: '12:00:00',
     modelRegistry: CSCS_REGISTRY,
     defaultEnvironments: { sglang: 'sglang_rocm.toml', vllm: 'vllm_rocm.toml' },
     gatewayUrl: CSCS_GATEWAY,
@@ -191,7 +197,3 @@ const BUILT_IN_INPUTS: SystemProfileInput[] = [
 export function isNodeSharing(system: Pick<SystemProfile, 'sharesNodes' | 'containerRuntime'>): boolean {
   return system.sharesNodes ?? system.containerRuntime !== 'edf';
 }
-
-export const BUILT_IN_SYSTEMS: readonly SystemProfile[] = BUILT_IN_INPUTS.map((input) =>
-  SystemProfile.parse(input),
-);
