@@ -5,8 +5,8 @@ import type { z } from 'zod';
 import { allPrompts } from '../prompts/index.js';
 import { allResources } from '../resources/index.js';
 import { PACKAGE_ROOT } from '../src/assets.js';
+import { allTools } from '../tools/all.js';
 import type { ToolDefinition } from '../tools/define-tool.js';
-import { allTools } from '../tools/index.js';
 
 /**
  * The README's tables of tools, resources and prompts, generated from the registries so the

@@ -1,56 +1,93 @@
+import { readFileSync } from 'node:fs';
+import { join, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import {
   CallToolRequestSchema,
-  type CallToolResult,
   ErrorCode,
   ListToolsRequestSchema,
+  type ListToolsResult,
   McpError,
 } from '@modelcontextprotocol/sdk/types.js';
-import { logger } from '../src/log.js';
+import { PACKAGE_ROOT } from '../src/assets.js';
 import type { ServerDeps } from '../src/services.js';
-import { cancelTool } from './cancel.js';
-import { runWithinBudget } from './deadline.js';
-import type { ToolContext, ToolDefinition } from './define-tool.js';
-import { launchTool } from './launch.js';
-import { listModelsTool } from './list-models.js';
-import { listSystemsTool } from './list-systems.js';
-import { loadtestTool } from './loadtest.js';
-import { logsTool } from './logs.js';
-import { listToolsResult } from './publish.js';
-import { invalidArguments, toErrorResult, toSuccessResult } from './result.js';
-import { assertSafeStrings } from './safe-input.js';
-import { sizeModelTool } from './size-model.js';
-import { statusTool } from './status.js';
+import type { ToolDefinition } from './define-tool.js';
 
-/** Every tool, in the order tools/list shows them. */
-export const allTools: readonly ToolDefinition[] = [
-  sizeModelTool,
-  launchTool,
-  statusTool,
-  logsTool,
-  cancelTool,
-  loadtestTool,
-  listModelsTool,
-  listSystemsTool,
-] as unknown as readonly ToolDefinition[];
+interface ToolModule {
+  name: string;
+  load(): Promise<ToolDefinition>;
+}
+
+const asDefinition = (tool: unknown) => tool as ToolDefinition;
+
+/**
+ * Every tool, in the order tools/list shows them. A tool's module (its schemas, its services)
+ * loads on the tool's first call, so a server starts without building any of them.
+ */
+export const TOOL_MODULES: readonly ToolModule[] = [
+  { name: 'size_model', load: async () => asDefinition((await import('./size-model.js')).sizeModelTool) },
+  { name: 'launch', load: async () => asDefinition((await import('./launch.js')).launchTool) },
+  { name: 'status', load: async () => asDefinition((await import('./status.js')).statusTool) },
+  { name: 'logs', load: async () => asDefinition((await import('./logs.js')).logsTool) },
+  { name: 'cancel', load: async () => asDefinition((await import('./cancel.js')).cancelTool) },
+  { name: 'loadtest', load: async () => asDefinition((await import('./loadtest.js')).loadtestTool) },
+  { name: 'list_models', load: async () => asDefinition((await import('./list-models.js')).listModelsTool) },
+  {
+    name: 'list_systems',
+    load: async () => asDefinition((await import('./list-systems.js')).listSystemsTool),
+  },
+];
+
+/** Every tool's definition, in tools/list order. */
+export function loadAllTools(): Promise<ToolDefinition[]> {
+  return Promise.all(TOOL_MODULES.map((tool) => tool.load()));
+}
+
+/** Where `npm run build` writes the tools/list answer (server/publish-tools.ts). */
+export const PUBLISHED_TOOLS_FILE = join(PACKAGE_ROOT, 'dist', 'tools-list.json');
+
+// Only code built by that same build may trust the file: running from source, the list is computed.
+const isBuilt = fileURLToPath(import.meta.url).startsWith(join(PACKAGE_ROOT, 'dist') + sep);
+
+let published: Promise<ListToolsResult> | undefined;
+
+/**
+ * The tools/list answer: read from the file the build wrote, or (running from source) computed
+ * from the tools' schemas once per process. The tools never change while serving.
+ */
+export function publishedToolsList(): Promise<ListToolsResult> {
+  published ??= readPublishedFile() ?? computeToolsList();
+  return published;
+}
+
+/** The build's answer; undefined when running from source or when it cannot be read. */
+function readPublishedFile(): Promise<ListToolsResult> | undefined {
+  if (!isBuilt) return undefined;
+  try {
+    return Promise.resolve(JSON.parse(readFileSync(PUBLISHED_TOOLS_FILE, 'utf8')) as ListToolsResult);
+  } catch {
+    return undefined;
+  }
+}
+
+export async function computeToolsList(): Promise<ListToolsResult> {
+  const [{ listToolsResult }, tools] = await Promise.all([import('./publish.js'), loadAllTools()]);
+  return listToolsResult(tools);
+}
 
 /**
  * tools/list and tools/call are served here rather than through the SDK's registerTool: the list
  * is computed once and published in the common dialect (tools/publish.ts), argument errors carry a
  * code like every other error, and an unknown tool is a JSON-RPC error as the spec says.
  */
-export function registerTools(
-  mcp: McpServer,
-  deps: ServerDeps,
-  tools: readonly ToolDefinition[] = allTools,
-): void {
+export function registerTools(mcp: McpServer, deps: ServerDeps): void {
   mcp.server.registerCapabilities({ tools: { listChanged: true } });
-  const listed = listToolsResult(tools);
-  mcp.server.setRequestHandler(ListToolsRequestSchema, () => listed);
-  const byName = new Map(tools.map((tool) => [tool.name, tool]));
-  mcp.server.setRequestHandler(CallToolRequestSchema, (request, extra) => {
-    const tool = byName.get(request.params.name);
-    if (!tool) throw unknownToolError(request.params.name);
+  mcp.server.setRequestHandler(ListToolsRequestSchema, () => publishedToolsList());
+  const byName = new Map(TOOL_MODULES.map((tool) => [tool.name, tool]));
+  mcp.server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+    const module = byName.get(request.params.name);
+    if (!module) throw unknownToolError(request.params.name);
+    const [{ callTool }, tool] = await Promise.all([import('./call.js'), module.load()]);
     return callTool(tool, request.params.arguments, { deps, mcp, extra });
   });
 }
@@ -58,40 +95,6 @@ export function registerTools(
 export function unknownToolError(name: string): McpError {
   return new McpError(
     ErrorCode.InvalidParams,
-    `Tool ${name} not found; tools/list shows the tools: ${allTools.map((t) => t.name).join(', ')}`,
+    `Tool ${name} not found; tools/list shows the tools: ${TOOL_MODULES.map((t) => t.name).join(', ')}`,
   );
-}
-
-export async function callTool(
-  tool: ToolDefinition,
-  rawArgs: unknown,
-  context: Omit<ToolContext, 'progress'>,
-): Promise<CallToolResult> {
-  const redact = context.deps.config.redact;
-  try {
-    assertSafeStrings(tool.name, rawArgs);
-    const parsed = tool.input.safeParse(withoutNulls(rawArgs ?? {}));
-    if (!parsed.success) throw invalidArguments(tool.name, parsed.error, Object.keys(tool.input.shape));
-    const reply = await runWithinBudget(tool, parsed.data, context);
-    const checked = tool.output.safeParse(reply.structured);
-    if (!checked.success) {
-      logger.error(
-        { tool: tool.name, issues: checked.error.issues.slice(0, 5) },
-        'tool result does not match its output schema',
-      );
-      throw new Error(`the result of ${tool.name} does not match its output schema`);
-    }
-    return toSuccessResult({ ...reply, structured: checked.data }, redact, tool.mirrorsJson ?? true);
-  } catch (error) {
-    return toErrorResult(tool.name, error, redact);
-  }
-}
-
-/**
- * A null argument is a left-out one: clients in OpenAI's strict mode must send every property, and
- * send null for those they do not mean to set.
- */
-function withoutNulls(args: unknown): unknown {
-  if (!args || typeof args !== 'object' || Array.isArray(args)) return args;
-  return Object.fromEntries(Object.entries(args).filter(([, value]) => value !== null));
 }

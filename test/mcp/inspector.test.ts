@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { allTools } from '../../tools/index.js';
+import { allTools } from '../../tools/all.js';
+import { CLI } from '../helpers/cli.js';
 
 /** A client no one here wrote: the MCP Inspector's CLI mode against the built server. */
 const ROOT = join(import.meta.dirname, '..', '..');
 const INSPECTOR = join(ROOT, 'node_modules', '.bin', 'mcp-inspector');
-const CLI = join(ROOT, 'dist', 'server', 'cli.js');
 
 let dir: string;
 

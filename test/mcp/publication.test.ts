@@ -4,7 +4,7 @@ import type { JSONRPCMessage, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMcpServer } from '../../server/server.js';
-import { allTools } from '../../tools/index.js';
+import { allTools } from '../../tools/all.js';
 import { listToolsResult, TOOLS_LIST_BUDGET_BYTES } from '../../tools/publish.js';
 import {
   connect,

@@ -10,7 +10,7 @@ import {
   renderToolsTable,
   updateReadme,
 } from '../../server/readme.js';
-import { allTools } from '../../tools/index.js';
+import { allTools } from '../../tools/all.js';
 
 const readme = readFileSync(README_PATH, 'utf8');
 

@@ -1,7 +1,7 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { allTools } from '../../tools/all.js';
 import { annotationsFor } from '../../tools/define-tool.js';
-import { allTools } from '../../tools/index.js';
 import {
   connect,
   createHarness,
