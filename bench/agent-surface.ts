@@ -13,7 +13,7 @@ import { PACKAGE_ROOT } from '../src/assets.js';
  * warm tools/list round trip, and the CLI's --help. Run: `npm run build && node dist/bench/agent-surface.js`.
  */
 
-const CLI = join(PACKAGE_ROOT, 'dist', 'server', 'cli.js');
+const CLI = join(PACKAGE_ROOT, 'dist', 'bin', 'sml-mcp.js');
 const EVERYTHING = fileURLToPath(
   import.meta.resolve('@modelcontextprotocol/server-everything/dist/index.js'),
 );
@@ -105,12 +105,11 @@ const kb = (bytes: number) => `${bytes.toLocaleString('en')} B (${(bytes / 1024)
 
 async function main(): Promise<void> {
   const home = mkdtempSync(join(tmpdir(), 'sml-bench-'));
-  // A machine with nothing configured: no user config, no cluster, no Hub.
+  // A machine with nothing configured (no user config, no cluster, no Hub), logging at the default level.
   const env = {
     ...process.env,
     HOME: home,
     SML_CONFIG_DIR: home,
-    SML_LOG_LEVEL: 'error',
     HF_HUB_OFFLINE: '1',
   };
   try {

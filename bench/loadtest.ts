@@ -16,7 +16,7 @@ import type { LoadTestView } from '../src/loadtest/view.js';
  */
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const CLI = join(ROOT, 'dist/server/cli.js');
+const CLI = join(ROOT, 'dist/bin/sml-mcp.js');
 const TTFT_S = 0.2;
 const TOKENS_PER_S = 25;
 const LIMIT = 4;

@@ -75,7 +75,7 @@ async function main(): Promise<void> {
 
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: [join(ROOT, 'dist/server/cli.js'), 'serve'],
+    args: [join(ROOT, 'dist/bin/sml-mcp.js'), 'serve'],
     env: {
       ...(process.env as Record<string, string>),
       ...env,

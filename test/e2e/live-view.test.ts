@@ -17,10 +17,10 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { LIVE_VIEW_URI, metricsUri } from '../../resources/uris.js';
 import type { JobStatusView, MetricsSnapshotView } from '../../src/jobs/types.js';
 import { openApp, type TestHost } from '../helpers/app-host.js';
+import { CLI } from '../helpers/cli.js';
 import { clusterEnv, describeOnCluster, waitFor } from '../helpers/cluster.js';
 
 const REPO = join(import.meta.dirname, '..', '..');
-const CLI = join(REPO, 'dist', 'server', 'cli.js');
 const SHOTS = join(REPO, 'test-output', 'live-view');
 const run = promisify(execFile);
 

@@ -8,10 +8,9 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI } from '../helpers/cli.js';
 import { clusterEnv, expectToolError, expectToolSuccess, runLifecycle } from '../mcp/harness.js';
 
-/** `npm test` builds first; this file tests what ships: dist/server/cli.js. */
-const CLI = join(import.meta.dirname, '..', '..', 'dist', 'server', 'cli.js');
 const SECRETS = {
   SML_FIRECREST_CLIENT_SECRET: 'stdio-client-secret-51c0ffee',
   SML_MCP_TOKEN: 'stdio-mcp-token-9a8b7c6d5e',

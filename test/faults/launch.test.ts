@@ -4,7 +4,6 @@
  * two, and a retry with the same idempotency key returns that job (or launches once it surely
  * never queued).
  */
-import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterAll, expect, it } from 'vitest';
@@ -13,6 +12,7 @@ import type { JobServiceApi } from '../../src/jobs/api.js';
 import { JobStore } from '../../src/jobs/store.js';
 import type { Scheduler } from '../../src/scheduler/scheduler.js';
 import { type ClusterRunner, createSlurmScheduler, LocalRunner } from '../../src/scheduler/slurm/index.js';
+import { CLI } from '../helpers/cli.js';
 import { clusterEnv, describeOnCluster, waitFor } from '../helpers/cluster.js';
 import { rejection } from '../helpers/errors.js';
 import { createTestJobs } from '../helpers/jobs.js';
@@ -20,7 +20,6 @@ import { createHarness, clusterEnv as harnessEnv } from '../mcp/harness.js';
 import { pauseDaemon } from './daemons.js';
 import { deadProcessOwner, launchRecord } from './records.js';
 
-const CLI = join(import.meta.dirname, '..', '..', 'dist', 'server', 'cli.js');
 const LAUNCH = {
   model: 'swiss-ai/Apertus-8B-Instruct-2509',
   framework: 'sglang',

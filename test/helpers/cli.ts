@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 
-/** What ships: the built CLI (`npm run build` first). */
-export const CLI = fileURLToPath(new URL('../../dist/server/cli.js', import.meta.url));
+/** What ships: the bundled CLI, the package's bin (`npm run build` first). */
+export const CLI = fileURLToPath(new URL('../../dist/bin/sml-mcp.js', import.meta.url));
 
 /**
  * Run `sml-mcp` as a person does, with its own config dir and no default system unless `env`

@@ -6,14 +6,14 @@ import { createInterface } from 'node:readline';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI } from '../helpers/cli.js';
 import { expectToolError, textOf } from './harness.js';
 
 /**
- * Hostile input against the server that ships (dist/server/cli.js serve over stdio), in its own
+ * Hostile input against the server that ships (dist/bin/sml-mcp.js serve over stdio), in its own
  * process: whatever one request does, the server must keep answering the others.
  */
 
-const CLI = join(import.meta.dirname, '..', '..', 'dist', 'server', 'cli.js');
 let dir: string;
 
 beforeAll(() => {
