@@ -6,26 +6,11 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { englishOnlyZod } from './english-only-zod.mjs';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const APPS = ['live-view'];
 const BUNDLE_MARKER = '/*__APP_BUNDLE__*/';
-
-/** zod re-exports every translation of its messages (~260 KB); the app only ever shows English. */
-const englishOnlyZod = {
-  name: 'english-only-zod',
-  setup(esbuild) {
-    esbuild.onResolve({ filter: /\/locales\/index\.js$/ }, (args) =>
-      /\/node_modules\/zod\//.test(args.importer)
-        ? { path: 'zod-locales', namespace: 'english-only-zod' }
-        : undefined,
-    );
-    esbuild.onLoad({ filter: /.*/, namespace: 'english-only-zod' }, () => ({
-      contents: 'export {};',
-      loader: 'js',
-    }));
-  },
-};
 
 for (const name of APPS) {
   const folder = join(root, 'apps', name);

@@ -7,6 +7,7 @@ import { chmod, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { englishOnlyZod } from '../apps/english-only-zod.mjs';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const outdir = join(root, 'dist', 'bin');
@@ -28,6 +29,7 @@ await build({
     js: "import { createRequire as smlCreateRequire } from 'node:module'; const require = smlCreateRequire(import.meta.url);",
   },
   legalComments: 'linked',
+  plugins: [englishOnlyZod],
   logLevel: 'warning',
 });
 await chmod(join(outdir, 'sml-mcp.js'), 0o755);

@@ -2,6 +2,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allTools } from '../../tools/all.js';
 import { annotationsFor } from '../../tools/define-tool.js';
+import { TOOL_MODULES } from '../../tools/index.js';
 import {
   connect,
   createHarness,
@@ -59,6 +60,10 @@ const BAD_ARGUMENTS: Record<string, Record<string, unknown>> = {
 };
 
 describe('tool registry', () => {
+  it('names each lazily loaded tool module as its definition names the tool', () => {
+    expect(TOOL_MODULES.map((module) => module.name)).toEqual(allTools.map((tool) => tool.name));
+  });
+
   it('lists every tool with object schemas, described inputs and annotations derived from its kind', async () => {
     const { tools } = await client.listTools();
     expect(tools.map((t) => t.name)).toEqual(allTools.map((t) => t.name));
