@@ -5,6 +5,7 @@ import { type ConfigFlags, loadConfig, type ResolvedConfig } from '../../src/con
 import { logger } from '../../src/log.js';
 import { buildServerDeps } from '../build-deps.js';
 import { connectInProcessClient } from '../client.js';
+import { isTerminal } from './asker.js';
 import { printErr } from './print.js';
 
 /** Options every subcommand accepts (flags over environment over config file over defaults). */
@@ -45,7 +46,7 @@ export async function openToolCaller(global: GlobalOptions): Promise<ToolCaller>
     },
   });
   for (const warning of config.warnings) printErr(`warning: ${warning}`);
-  const isInteractive = Boolean(process.stdin.isTTY && process.stderr.isTTY);
+  const isInteractive = isTerminal();
   const client: Client = await connectInProcessClient(buildServerDeps(config), {
     capabilities: isInteractive ? { elicitation: { form: {} } } : {},
   });

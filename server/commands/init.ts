@@ -1,12 +1,11 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline/promises';
-import { Writable } from 'node:stream';
 import type { Command } from 'commander';
 import { type InitAnswers, type LauncherKind, writeInitFiles } from '../../src/config/init.js';
 import { configDirFrom, configPathFrom, loadConfig } from '../../src/config/load.js';
 import { readSmlConfig, type SmlConfigValues, type SmlSecretName } from '../../src/config/sml-import.js';
 import { errorText, SmlError, toSmlError } from '../../src/errors.js';
+import { type Asker, isTerminal, TerminalAsker } from './asker.js';
 import { EXIT, printErr, printOut } from './print.js';
 
 /**
@@ -64,7 +63,7 @@ export function registerInitCommand(program: Command): void {
     .action(async (_options: InitOptions, command: Command) => {
       // --system/--partition/--account/--reservation are also the program's global options.
       const options = command.optsWithGlobals<InitOptions>();
-      const asker = process.stdin.isTTY ? new TerminalAsker() : undefined;
+      const asker = isTerminal() ? new TerminalAsker() : undefined;
       try {
         const answers = await collectAnswers(options, process.env, asker);
         const configDir = configDirFrom(process.env);
@@ -91,14 +90,6 @@ export function registerInitCommand(program: Command): void {
 /** The systems known now (built-in and configured), without failing on a half-written config. */
 function loadConfigSystems() {
   return loadConfig({ env: { ...process.env, SML_SYSTEM: '' } }).systems;
-}
-
-export interface Asker {
-  ask(
-    question: string,
-    options?: { defaultValue?: string; choices?: readonly string[]; isSecret?: boolean },
-  ): Promise<string>;
-  close(): void;
 }
 
 async function collectAnswers(
@@ -242,45 +233,4 @@ function importedSml(
     });
   }
   return readSmlConfig(path);
-}
-
-/** Questions on the terminal (stderr), secrets without echo. */
-class TerminalAsker implements Asker {
-  private isMuted = false;
-  private readonly output = new Writable({
-    write: (chunk, _encoding, done) => {
-      if (!this.isMuted) process.stderr.write(chunk);
-      done();
-    },
-  });
-  private readonly lines = createInterface({ input: process.stdin, output: this.output, terminal: true });
-
-  async ask(
-    question: string,
-    options: { defaultValue?: string; choices?: readonly string[]; isSecret?: boolean } = {},
-  ): Promise<string> {
-    const choices = options.choices ? ` [${options.choices.join('/')}]` : '';
-    const shown = options.defaultValue ? ` (${options.defaultValue})` : '';
-    for (;;) {
-      const prompt = `${question}${choices}${shown}: `;
-      let answer: string;
-      if (options.isSecret) {
-        // The prompt is written here; readline's own output (the echo of the typed secret) is muted.
-        process.stderr.write(prompt);
-        this.isMuted = true;
-        answer = (await this.lines.question('')).trim();
-        this.isMuted = false;
-        process.stderr.write('\n');
-      } else {
-        answer = (await this.lines.question(prompt)).trim();
-      }
-      const value = answer || options.defaultValue || '';
-      if (!options.choices || options.choices.includes(value)) return value;
-      process.stderr.write(`Choose one of: ${options.choices.join(', ')}\n`);
-    }
-  }
-
-  close(): void {
-    this.lines.close();
-  }
 }

@@ -1,16 +1,18 @@
 import type { LaunchResultView } from '../../src/jobs/types.js';
 import type { LoadTestView } from '../../src/loadtest/view.js';
 import { ArgparseError, type ArgSpec, type ParsedValues } from './argparse.js';
+import { isTerminal } from './asker.js';
 import type { ToolCaller } from './context.js';
 import { smlSubmissionLines } from './launch.js';
 import { follow } from './loadtest.js';
 import { EXIT, printErr, printOut } from './print.js';
 import {
   ADVANCED_FLAGS,
+  askOnTerminal,
   launchArgsOf,
   openSmlToolCaller,
-  PRECONFIGURED_FLAGS,
   parseOrExplain,
+  preconfiguredFlags,
   reportFailure,
 } from './sml.js';
 
@@ -96,23 +98,26 @@ export function isSmlLoadtestCommand(word: string | undefined): word is SmlLoadt
   return word === 'preconfigured' || word === 'advanced' || word === 'run';
 }
 
-function flagsOf(command: SmlLoadtestCommand): readonly ArgSpec[] {
+function flagsOf(command: SmlLoadtestCommand, isAsking: boolean): readonly ArgSpec[] {
   if (command === 'run') return RUN_FLAGS;
-  return [...(command === 'advanced' ? ADVANCED_FLAGS : PRECONFIGURED_FLAGS), ...LOADTEST_FLAGS];
+  return [...(command === 'advanced' ? ADVANCED_FLAGS : preconfiguredFlags(isAsking)), ...LOADTEST_FLAGS];
 }
 
 /** Run `sml-mcp loadtest preconfigured|advanced|run ARGS…`; returns the exit code. */
 export async function runSmlLoadtest(command: SmlLoadtestCommand, argv: readonly string[]): Promise<number> {
   const prog = `sml-mcp loadtest ${command}`;
-  const flags = flagsOf(command);
-  const values = parseOrExplain(
+  // As `sml-mcp preconfigured`: on a terminal, what the flags leave out is asked.
+  const isAsking = command === 'preconfigured' && isTerminal();
+  const flags = flagsOf(command, isAsking);
+  const parsed = parseOrExplain(
     argv,
     flags,
     prog,
     `SML's loadtest ${command}: ${command === 'run' ? 'load-test a running sml-mcp job' : 'launch a deployment, then load-test it'}.`,
     (parsed) => checkAsSml(parsed, prog, command),
   );
-  if (typeof values === 'number') return values;
+  if (typeof parsed === 'number') return parsed;
+  const { values, given } = parsed;
   const warnings = unsupportedFlags(values);
   try {
     const tools = await openSmlToolCaller(values);
@@ -120,6 +125,7 @@ export async function runSmlLoadtest(command: SmlLoadtestCommand, argv: readonly
     try {
       if (command === 'run') jobId = String(values.job_id);
       else {
+        if (isAsking) await askOnTerminal(values, given, tools);
         const launch = launchArgsOf(command, values, warnings);
         for (const warning of warnings.splice(0)) printErr(`warning: ${warning}`);
         const { structured } = await tools.call<LaunchResultView>('launch', launch);

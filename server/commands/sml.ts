@@ -3,11 +3,20 @@ import { basename } from 'node:path';
 import { assetPath } from '../../src/assets.js';
 import { SmlError, toSmlError } from '../../src/errors.js';
 import type { LaunchResultView } from '../../src/jobs/types.js';
-import { ArgparseError, type ArgSpec, formatHelp, type ParsedValues, parseArgs } from './argparse.js';
+import {
+  ArgparseError,
+  type ArgSpec,
+  formatHelp,
+  type ParsedValues,
+  type ParseResult,
+  parseArgs,
+} from './argparse.js';
+import { isTerminal, TerminalAsker } from './asker.js';
 import { openToolCaller, type ToolCaller, ToolError } from './context.js';
 import { smlSubmissionLines } from './launch.js';
 import { EXIT, printErr, printOut } from './print.js';
 import { writeRenderedScripts } from './render.js';
+import { askPreconfigured } from './sml-ask.js';
 
 /**
  * `sml-mcp advanced …` and `sml-mcp preconfigured …`: SML's two launch commands with SML's flags,
@@ -147,17 +156,21 @@ const DESCRIPTIONS: Record<SmlCommand, string> = {
 /** Run `sml-mcp advanced|preconfigured ARGS…`; returns the exit code. */
 export async function runSmlCommand(command: SmlCommand, argv: readonly string[]): Promise<number> {
   const prog = `sml-mcp ${command}`;
-  const flags = command === 'advanced' ? ADVANCED_FLAGS : PRECONFIGURED_FLAGS;
-  const values = parseOrExplain(argv, flags, prog, DESCRIPTIONS[command]);
-  if (typeof values === 'number') return values;
-  const warnings: string[] = [];
-  const args = launchArgsOf(command, values, warnings);
+  // As SML: on a terminal, preconfigured asks for what its flags leave out instead of failing.
+  const isAsking = command === 'preconfigured' && isTerminal();
+  const flags = command === 'advanced' ? ADVANCED_FLAGS : preconfiguredFlags(isAsking);
+  const parsed = parseOrExplain(argv, flags, prog, DESCRIPTIONS[command]);
+  if (typeof parsed === 'number') return parsed;
+  const { values, given } = parsed;
   const outputDir = typeof values.output_script === 'string' ? values.output_script : undefined;
-  if (outputDir !== undefined) args.dry_run = true;
 
   try {
     const tools = await openSmlToolCaller(values);
     try {
+      if (isAsking) await askOnTerminal(values, given, tools);
+      const warnings: string[] = [];
+      const args = launchArgsOf(command, values, warnings);
+      if (outputDir !== undefined) args.dry_run = true;
       for (const warning of warnings) printErr(`warning: ${warning}`);
       const { structured } = await tools.call<LaunchResultView>('launch', args);
       for (const warning of structured.warnings) printErr(`warning: ${warning}`);
@@ -179,9 +192,25 @@ export async function runSmlCommand(command: SmlCommand, argv: readonly string[]
   }
 }
 
+/** preconfigured's flags; where a person is asked, none is required. */
+export function preconfiguredFlags(isAsking: boolean): readonly ArgSpec[] {
+  return isAsking ? PRECONFIGURED_FLAGS.map((spec) => ({ ...spec, required: false })) : PRECONFIGURED_FLAGS;
+}
+
+/** SML's questions for what the flags of preconfigured left out (server/commands/sml-ask.ts). */
+export async function askOnTerminal(values: ParsedValues, given: readonly string[], tools: ToolCaller) {
+  const asker = new TerminalAsker();
+  try {
+    await askPreconfigured(values, given, tools, asker);
+  } finally {
+    asker.close();
+  }
+}
+
 /**
  * Parse SML flags as SML's argparse does; `--help` prints the help and a bad command line prints
- * argparse's usage and error. Returns the values, or the exit code when there is nothing to run.
+ * argparse's usage and error. Returns the values and the flags given, or the exit code when there is
+ * nothing to run.
  */
 export function parseOrExplain(
   argv: readonly string[],
@@ -189,7 +218,7 @@ export function parseOrExplain(
   prog: string,
   description: string,
   check?: (values: ParsedValues) => void,
-): ParsedValues | number {
+): Omit<ParseResult, 'isHelp'> | number {
   try {
     const parsed = parseArgs(argv, flags, prog);
     if (parsed.isHelp) {
@@ -197,7 +226,7 @@ export function parseOrExplain(
       return EXIT.ok;
     }
     check?.(parsed.values);
-    return parsed.values;
+    return parsed;
   } catch (error) {
     if (!(error instanceof ArgparseError)) throw error;
     printErr(`usage: ${prog} [-h] [options]  (${prog} --help lists them)`);
@@ -279,6 +308,8 @@ function preconfiguredArgs(values: ParsedValues, warnings: string[]): Record<str
   const replicas = values.replicas as number;
   return {
     model: values.model,
+    // A system asked on the terminal (one given as a flag is the tools' default already).
+    ...(values.system ? { system: values.system } : {}),
     ...(values.framework ? { framework: values.framework } : {}),
     replicas,
     router: routerFor(values, replicas, warnings),

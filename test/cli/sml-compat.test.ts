@@ -249,6 +249,12 @@ describe('SML command lines through sml-mcp advanced --output-script', () => {
     expect(bad.stderr).toContain(
       'sml-mcp advanced: error: the following arguments are required: --environment',
     );
+    // Without a terminal nothing is asked (SML's non-interactive mode): a missing --model is argparse's error.
+    const unasked = await sml(['preconfigured', '--time', '00:05:00']);
+    expect(unasked.exitCode).toBe(2);
+    expect(unasked.stderr).toContain(
+      'sml-mcp preconfigured: error: the following arguments are required: --model',
+    );
     const ambiguous = await sml(['advanced', '--n', '2']);
     expect(ambiguous.exitCode).toBe(2);
     expect(ambiguous.stderr).toMatch(/ambiguous option: --n could match --nodes-per-replica/);

@@ -3,9 +3,10 @@
  * print SML's stdout lines (what SML users' scripts parse), for one job and for a chain.
  */
 import { afterAll, expect, it } from 'vitest';
-import { cliRunner } from '../helpers/cli.js';
+import { CLI, cliRunner } from '../helpers/cli.js';
 import { describeOnCluster } from '../helpers/cluster.js';
-import { clusterEnv, createHarness } from '../mcp/harness.js';
+import { startTerminal } from '../helpers/tmux.js';
+import { clusterEnv, createHarness, eventually } from '../mcp/harness.js';
 
 describeOnCluster('sml-mcp preconfigured / advanced on the local cluster', () => {
   const harness = createHarness({ onCluster: true });
@@ -74,5 +75,42 @@ describeOnCluster('sml-mcp preconfigured / advanced on the local cluster', () =>
     expect(ids.every((id) => id !== undefined)).toBe(true);
     expect(lines).toContain(`Logs (first job): ~/.sml/logs/${ids[0]}`);
     expect(lines.some((line) => /^Served model name: [^/]+\/swiss-ai\/apertus$/.test(line))).toBe(true);
+  });
+  it('preconfigured on a terminal asks what its flags leave out, as SML, and launches it', async () => {
+    const exports = Object.entries({ ...env, SML_CONFIG_DIR: harness.dir })
+      .map(([name, value]) => `${name}='${value}'`)
+      .join(' ');
+    const terminal = startTerminal(
+      `sml-preconfigured-${process.pid}`,
+      `env -i PATH="$PATH" ${exports} ${process.execPath} ${CLI} preconfigured --no-tui; echo "SML-EXIT=$?"; sleep 30`,
+    );
+    const waitFor = (pattern: RegExp) =>
+      eventually(async () => pattern.exec(terminal.screen()) ?? undefined, 30_000);
+    try {
+      // The catalog is listed by number; the answer is a number of the list.
+      const listed = await waitFor(/^\s+(\d+)\s+swiss-ai\/Apertus-8B-Instruct-2509 \(sglang, vllm\)$/m);
+      await waitFor(/Model \[1-\d+ or a model id\]:\s*$/m);
+      terminal.type(listed[1]!);
+      await waitFor(/Framework \[sglang\/vllm\] \(sglang\):\s*$/m);
+      terminal.type('');
+      await waitFor(/Replicas \(1\):\s*$/m);
+      terminal.type('');
+      await waitFor(/Time \(HH:MM:SS\) \(03:00:00\):\s*$/m);
+      terminal.type('5 minutes');
+      await waitFor(/Give the time as HH:MM:SS/);
+      terminal.type('00:05:00');
+      const shown = await waitFor(/SML-EXIT=\d+/);
+      const screen = terminal.screen();
+      expect(shown[0], screen).toBe('SML-EXIT=0');
+      const jobId = /^Job submitted: (\d+)$/m.exec(screen)?.[1];
+      expect(jobId, screen).toBeDefined();
+      jobIds.push(jobId!);
+      expect(screen).toMatch(/^Served model name: [^/]+\/swiss-ai\/Apertus-8B-Instruct-2509$/m);
+      // What was answered is what SLURM has: 5 minutes (as squeue prints it).
+      const info = (await harness.scheduler.statuses([jobId!])).get(jobId!);
+      expect(info?.timeLimit).toBe('5:00');
+    } finally {
+      terminal.close();
+    }
   });
 });
