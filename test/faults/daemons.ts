@@ -29,10 +29,28 @@ export function pauseDaemon(daemon: 'slurmctld' | 'slurmdbd'): () => void {
 }
 
 /** Stop slurmdbd (accounting down); the returned function starts it again and waits until it answers. */
-export async function stopAccounting(): Promise<() => Promise<void>> {
-  const pid = pidOf('slurmdbd');
+export function stopAccounting(): Promise<() => Promise<void>> {
+  return stopDaemon('slurmdbd', 'slurmdbd', ['sacctmgr', '-n', 'list', 'cluster']);
+}
+
+/**
+ * Stop slurmctld, as a restart or a crash of the controller does: commands fail at once ("Unable
+ * to contact slurm controller"), running jobs keep running on their nodes. The returned function
+ * starts it again from its saved state (jobs included) and waits until it answers.
+ */
+export function stopController(): Promise<() => Promise<void>> {
+  return stopDaemon('slurmctld', 'slurmctld -f "$SLURM_CONF"', ['scontrol', 'ping']);
+}
+
+/** Stop `daemon`; the returned function runs `start` (bash, the cluster's environment) and waits for `probe`. */
+async function stopDaemon(
+  daemon: 'slurmctld' | 'slurmdbd',
+  start: string,
+  probe: string[],
+): Promise<() => Promise<void>> {
+  const pid = pidOf(daemon);
   process.kill(pid, 'SIGTERM');
-  await waitFor(async () => !isAlive(pid), { timeoutMs: 10_000, what: 'slurmdbd to stop' });
+  await waitFor(async () => !isAlive(pid), { timeoutMs: 30_000, what: `${daemon} to stop` });
   let isRestored = false;
   return async () => {
     if (isRestored) return;
@@ -42,15 +60,16 @@ export async function stopAccounting(): Promise<() => Promise<void>> {
       'bash',
       [
         '-c',
-        'for fd in /proc/$$/fd/*; do n=$(basename "$fd"); if ((n > 2)); then eval "exec $n>&-"; fi; done; exec slurmdbd',
+        `for fd in /proc/$$/fd/*; do n=$(basename "$fd"); if ((n > 2)); then eval "exec $n>&-"; fi; done; exec ${start}`,
       ],
       { env: clusterEnv(), cwd: '/', stdio: 'ignore' },
     );
     await waitFor(
-      async () =>
-        (await execa('sacctmgr', ['-n', 'list', 'cluster'], { env: clusterEnv(), reject: false }))
-          .exitCode === 0,
-      { timeoutMs: 30_000, what: 'slurmdbd to answer again' },
+      async () => {
+        const answer = await execa(probe[0]!, probe.slice(1), { env: clusterEnv(), reject: false });
+        return answer.exitCode === 0 && !/DOWN/.test(answer.stdout);
+      },
+      { timeoutMs: 60_000, what: `${daemon} to answer again` },
     );
   };
 }

@@ -172,6 +172,50 @@ describe('a job id that accounting holds twice (a controller that lost its state
   });
 });
 
+describe('a controller that does not answer (slurmctld restarting or down)', () => {
+  const sacctLine = ['7', 'RUNNING', 'None', 'job', 'tag', 'root', 'a', 'normal']
+    .concat(['2026-11-28T10:00:00', '2026-11-28T10:00:01', '', '5:00', 'n2', '0:0'])
+    .join(FIELD_SEPARATOR);
+  const CONNECT_FAILURE = 'slurm_load_jobs error: Unable to contact slurm controller (connect failure)\n';
+
+  /** squeue answers `squeueStderr` (exit 1) when given; sacct answers `sacct`, or fails. */
+  function cluster(squeueStderr: string, sacct: { stdout: string } | { stderr: string }): SlurmCliScheduler {
+    const runner: ClusterRunner = {
+      kind: 'local',
+      target: 'a scripted cluster',
+      run: async (argv) => {
+        if (argv[0] === 'squeue') return { exitCode: 1, stdout: Buffer.alloc(0), stderr: squeueStderr };
+        if ('stdout' in sacct) return { exitCode: 0, stdout: Buffer.from(`${sacct.stdout}\n`), stderr: '' };
+        return { exitCode: 1, stdout: Buffer.alloc(0), stderr: sacct.stderr };
+      },
+      readRange: async () => ({ data: Buffer.alloc(0), size: 0 }),
+      fileSize: async () => undefined,
+      writeFile: async () => {},
+      mkdir: async () => {},
+    };
+    return new SlurmCliScheduler(runner);
+  }
+
+  it('statuses come from accounting, each with a note saying so', async () => {
+    const job = (await cluster(CONNECT_FAILURE, { stdout: sacctLine }).statuses(['7'])).get('7');
+    expect(job).toMatchObject({ jobId: '7', state: 'RUNNING', nodes: ['n2'] });
+    expect(job?.note).toMatch(/controller \(slurmctld\) is not answering.*from accounting.*connect failure/);
+  });
+
+  it('with accounting unreachable too, the answer is the controller failure', async () => {
+    const failing = cluster(CONNECT_FAILURE, { stderr: 'sacct: error: Problem talking to the database\n' });
+    await expect(failing.statuses(['7'])).rejects.toMatchObject({
+      code: 'SCHEDULER_UNREACHABLE',
+      message: expect.stringMatching(/squeue on a scripted cluster cannot reach the SLURM controller/),
+    });
+  });
+
+  it('any other squeue failure is not papered over with accounting', async () => {
+    const refusing = cluster('squeue: error: Invalid user for SlurmUser\n', { stdout: sacctLine });
+    await expect(refusing.statuses(['7'])).rejects.toMatchObject({ code: 'SCHEDULER_ERROR' });
+  });
+});
+
 describe('scontrol output', () => {
   it('splits key=value pairs and keeps values with spaces', () => {
     const record = parseKeyValueLine(

@@ -185,7 +185,15 @@ export class SlurmCliScheduler implements Scheduler {
     for (const id of ids) requireJobId(id);
     const found = new Map<string, JobInfo>();
     if (ids.length === 0) return found;
-    for (const job of await this.squeue([`--jobs=${ids.join(',')}`, '--states=all'], options)) {
+    let queue: JobInfo[];
+    try {
+      queue = await this.squeue([`--jobs=${ids.join(',')}`, '--states=all'], options);
+    } catch (error) {
+      const fromAccounting = await this.accountingInstead(error, ['-j', ids.join(',')], options);
+      for (const job of fromAccounting) if (ids.includes(job.jobId)) mergeJob(found, job);
+      return found;
+    }
+    for (const job of queue) {
       if (ids.includes(job.jobId)) found.set(job.jobId, job);
     }
     // squeue has no exit code; accounting (or scontrol) gives it for ended jobs, and knows the ones squeue forgot.
@@ -238,18 +246,23 @@ export class SlurmCliScheduler implements Scheduler {
     const { user } = await this.whoami(options);
     const hasTag = (job: JobInfo) => job.comment?.startsWith(tagPrefix) === true;
     const found = new Map<string, JobInfo>();
-    for (const job of await this.squeue(['--me', '--states=all'], options)) {
+    const history = ['-u', user, '-S', `now-${this.historyDays}days`];
+    let queue: JobInfo[];
+    try {
+      queue = await this.squeue(['--me', '--states=all'], options);
+    } catch (error) {
+      return (await this.accountingInstead(error, history, options)).filter(hasTag);
+    }
+    for (const job of queue) {
       if (hasTag(job)) found.set(job.jobId, job);
     }
-    const fromSacct = await this.sacct(['-u', user, '-S', `now-${this.historyDays}days`], options).catch(
-      (error: unknown) => {
-        if (isAccountingDown(error)) return undefined;
-        throw error;
-      },
-    );
+    const fromSacct = await this.sacct(history, options).catch((error: unknown) => {
+      if (isAccountingDown(error)) return undefined;
+      throw error;
+    });
     // Without accounting, the controller's table still holds recent jobs.
-    const history = fromSacct ?? (await this.scontrolJobs(options)).filter((job) => job.user === user);
-    for (const job of history) {
+    const recent = fromSacct ?? (await this.scontrolJobs(options)).filter((job) => job.user === user);
+    for (const job of recent) {
       if (hasTag(job)) mergeJob(found, job);
     }
     return [...found.values()];
@@ -338,6 +351,24 @@ export class SlurmCliScheduler implements Scheduler {
       throw commandFailure('scontrol show reservation', result, this.runner.target);
     }
     return parseReservations(stdout);
+  }
+
+  /**
+   * When squeue cannot reach the controller (slurmctld restarting, failing over, down), accounting
+   * (slurmdbd) still knows every job: its answer, each job with a note that it may be behind. Any
+   * other failure, or accounting failing too, is the original error.
+   */
+  private async accountingInstead(
+    squeueError: unknown,
+    selection: readonly string[],
+    options: CallOptions,
+  ): Promise<JobInfo[]> {
+    if (!(squeueError instanceof ControllerUnreachableError)) throw squeueError;
+    const fromSacct = await this.sacct(selection, options).catch(() => undefined);
+    if (!fromSacct) throw squeueError;
+    logger.warn({ err: squeueError.message }, 'controller unreachable; status from accounting');
+    const note = `The SLURM controller (slurmctld) is not answering, so this state comes from accounting (slurmdbd) and may be behind: ${squeueError.message}`;
+    return fromSacct.map((job) => ({ ...job, note }));
   }
 
   private async squeue(selection: readonly string[], options: CallOptions): Promise<JobInfo[]> {
@@ -493,16 +524,21 @@ function isAccountingDown(error: unknown): error is AccountingUnavailableError {
   return error instanceof AccountingUnavailableError;
 }
 
+/** A SLURM command ran but could not reach slurmctld (SLURM said so): accounting may still answer. */
+class ControllerUnreachableError extends SmlError {
+  constructor(message: string) {
+    super('SCHEDULER_UNREACHABLE', message, {
+      hint: 'The cluster may be down or in maintenance; try again later.',
+    });
+  }
+}
+
 /** A failed SLURM command as an SmlError: controller down → SCHEDULER_UNREACHABLE, anything else SCHEDULER_ERROR. */
 function commandFailure(command: string, result: CommandResult, target: string): SmlError {
   const stderr = stderrSummary(result.stderr, 1000);
   if (isControllerUnreachable(stderr)) {
-    return new SmlError(
-      'SCHEDULER_UNREACHABLE',
+    return new ControllerUnreachableError(
       `${command} on ${target} cannot reach the SLURM controller: ${stderr}`,
-      {
-        hint: 'The cluster may be down or in maintenance; try again later.',
-      },
     );
   }
   return new SmlError(
