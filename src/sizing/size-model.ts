@@ -224,51 +224,7 @@ export async function sizeModel(
   // One copy of the whole model's KV (tp = pp = 1): the figure people compare across models.
   const kvWhole = kvCost(arch, request.kvDtype, { tp: 1, pp: 1 }, context).perToken;
 
-  warnings.push(...chosen.warnings);
-  if (!plan.fits) {
-    warnings.push(
-      chosen.doWeightsFit
-        ? `The target (${request.concurrency} requests of ${formatTokens(context)} tokens) does not fit within ${request.maxNodes} nodes; this layout holds ${chosen.maxConcurrency} such requests. Lower context_length or concurrency, use an fp8 KV cache, or raise max_nodes.`
-        : `The weights do not fit within ${request.maxNodes} nodes (${gib(chosen.memory.weightsBytes)} per GPU on the largest legal layout). Raise max_nodes or use a quantized checkpoint.`,
-    );
-    const sample = plan.rejections.slice(0, 2);
-    if (sample.length > 0) warnings.push(`Layouts ruled out by divisibility: ${sample.join('; ')}.`);
-  }
-  if (arch.quantization && !arch.quantization.unknown && arch.quantization.bits === 8 && !gpu.hasFp8) {
-    warnings.push(
-      `${gpu.type} has no FP8 tensor cores: the fp8 checkpoint runs as weight-only fp8 (vLLM Marlin kernels), slower, and may not load in sglang.`,
-    );
-  }
-  if (gpu.isUnifiedMemory) {
-    warnings.push(
-      `${gpu.type} shares its ${gpu.memoryGiB} GiB with the CPU: host processes and the page cache use it too, so keep some headroom (e.g. a lower --mem-fraction-static / --gpu-memory-utilization).`,
-    );
-  }
-  if (
-    arch.missing.includes(
-      'linear_num_key_heads/linear_num_value_heads/linear_key_head_dim/linear_value_head_dim',
-    )
-  ) {
-    warnings.push(
-      'Linear-attention sizes are missing from the config: their parameters are approximated and their per-request state is not counted.',
-    );
-  }
-  if (chosen.layout.replicas_per_node > 1) {
-    warnings.push(
-      `${chosen.layout.replicas_per_node} replicas share each node: launch with gpus_per_replica ${chosen.layout.gpus_per_replica} (each replica gets its own GPUs and port).`,
-    );
-    // What one replica costs depends on whether the system lets jobs share a node.
-    if (system) {
-      warnings.push(
-        isNodeSharing(system)
-          ? `${system.name} shares nodes between jobs: a deployment of ${chosen.layout.gpus_per_replica} GPU(s) per replica takes only its GPUs, so capacity counts in GPUs (${chosen.layout.replicas_per_node} such replicas per node).`
-          : `${system.name} allocates whole nodes: every job takes at least one node, so pack ${chosen.layout.replicas_per_node} replicas into one launch (replicas ${chosen.layout.replicas_per_node}) rather than launching them one by one.`,
-      );
-    }
-  }
-  if (arch.isDtypeAssumed && !arch.quantization) {
-    warnings.push('The config names no torch_dtype: the weights are taken as bfloat16.');
-  }
+  warnings.push(...layoutWarnings(plan, chosen, request, arch, system));
 
   const summary = summarize(input.model, files, arch, params, weightsSource, input.parameter_count);
   const weightsTotal = estimatedBytes * weightScale;
@@ -317,4 +273,61 @@ export async function sizeModel(
     alternatives: buildAlternatives(model, request, plan, isContextGiven),
   };
   return SizeModelResult.parse(result);
+}
+
+/** What a person should know about the chosen layout: limits, hardware caveats, node sharing. */
+function layoutWarnings(
+  plan: ReturnType<typeof planLayout>,
+  chosen: NonNullable<ReturnType<typeof planLayout>['chosen']>,
+  request: PlanRequest,
+  arch: SizedModel['arch'],
+  system: SystemProfile | undefined,
+): string[] {
+  const gpu = request.gpu;
+  const warnings = [...chosen.warnings];
+  if (!plan.fits) {
+    warnings.push(
+      chosen.doWeightsFit
+        ? `The target (${request.concurrency} requests of ${formatTokens(request.context)} tokens) does not fit within ${request.maxNodes} nodes; this layout holds ${chosen.maxConcurrency} such requests. Lower context_length or concurrency, use an fp8 KV cache, or raise max_nodes.`
+        : `The weights do not fit within ${request.maxNodes} nodes (${gib(chosen.memory.weightsBytes)} per GPU on the largest legal layout). Raise max_nodes or use a quantized checkpoint.`,
+    );
+    const sample = plan.rejections.slice(0, 2);
+    if (sample.length > 0) warnings.push(`Layouts ruled out by divisibility: ${sample.join('; ')}.`);
+  }
+  if (arch.quantization && !arch.quantization.unknown && arch.quantization.bits === 8 && !gpu.hasFp8) {
+    warnings.push(
+      `${gpu.type} has no FP8 tensor cores: the fp8 checkpoint runs as weight-only fp8 (vLLM Marlin kernels), slower, and may not load in sglang.`,
+    );
+  }
+  if (gpu.isUnifiedMemory) {
+    warnings.push(
+      `${gpu.type} shares its ${gpu.memoryGiB} GiB with the CPU: host processes and the page cache use it too, so keep some headroom (e.g. a lower --mem-fraction-static / --gpu-memory-utilization).`,
+    );
+  }
+  if (
+    arch.missing.includes(
+      'linear_num_key_heads/linear_num_value_heads/linear_key_head_dim/linear_value_head_dim',
+    )
+  ) {
+    warnings.push(
+      'Linear-attention sizes are missing from the config: their parameters are approximated and their per-request state is not counted.',
+    );
+  }
+  if (chosen.layout.replicas_per_node > 1) {
+    warnings.push(
+      `${chosen.layout.replicas_per_node} replicas share each node: launch with gpus_per_replica ${chosen.layout.gpus_per_replica} (each replica gets its own GPUs and port).`,
+    );
+    // What one replica costs depends on whether the system lets jobs share a node.
+    if (system) {
+      warnings.push(
+        isNodeSharing(system)
+          ? `${system.name} shares nodes between jobs: a deployment of ${chosen.layout.gpus_per_replica} GPU(s) per replica takes only its GPUs, so capacity counts in GPUs (${chosen.layout.replicas_per_node} such replicas per node).`
+          : `${system.name} allocates whole nodes: every job takes at least one node, so pack ${chosen.layout.replicas_per_node} replicas into one launch (replicas ${chosen.layout.replicas_per_node}) rather than launching them one by one.`,
+      );
+    }
+  }
+  if (arch.isDtypeAssumed && !arch.quantization) {
+    warnings.push('The config names no torch_dtype: the weights are taken as bfloat16.');
+  }
+  return warnings;
 }
