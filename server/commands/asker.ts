@@ -1,5 +1,6 @@
 import { createInterface } from 'node:readline/promises';
 import { Writable } from 'node:stream';
+import { SmlError } from '../../src/errors.js';
 
 export interface AskOptions {
   /** Taken when the answer is empty; shown in parentheses. */
@@ -33,6 +34,21 @@ export class TerminalAsker implements Asker {
     },
   });
   private readonly lines = createInterface({ input: process.stdin, output: this.output, terminal: true });
+  // Ctrl-C at a question stops the command there, before anything was launched or written.
+  private readonly interrupted = new Promise<never>((_, reject) => {
+    this.lines.once('SIGINT', () => {
+      process.stderr.write('\n');
+      reject(new SmlError('CANCELLED', 'Stopped at Ctrl-C: nothing was launched or written.'));
+    });
+  });
+
+  constructor() {
+    this.interrupted.catch(() => undefined);
+  }
+
+  private question(prompt: string): Promise<string> {
+    return Promise.race([this.lines.question(prompt), this.interrupted]);
+  }
 
   async ask(question: string, options: AskOptions = {}): Promise<string> {
     const choices = options.choices ? ` [${options.choices.join('/')}]` : '';
@@ -44,11 +60,11 @@ export class TerminalAsker implements Asker {
         // The prompt is written here; readline's own output (the echo of the typed secret) is muted.
         process.stderr.write(prompt);
         this.isMuted = true;
-        answer = (await this.lines.question('')).trim();
+        answer = (await this.question('')).trim();
         this.isMuted = false;
         process.stderr.write('\n');
       } else {
-        answer = (await this.lines.question(prompt)).trim();
+        answer = (await this.question(prompt)).trim();
       }
       const value = answer || options.defaultValue || '';
       const problem =

@@ -10,7 +10,9 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { cliRunner } from '../helpers/cli.js';
+import { CLI, cliRunner } from '../helpers/cli.js';
+import { startTerminal } from '../helpers/tmux.js';
+import { eventually } from '../mcp/harness.js';
 
 const USER = userInfo().username;
 const runCli = cliRunner();
@@ -286,5 +288,29 @@ describe('SML command lines through sml-mcp advanced --output-script', () => {
     const envOff = await render(args, { SML_TELEMETRY: '0' });
     expect(envOff.stderr).toMatch(/Telemetry: Not sent \(SML_TELEMETRY=0\)/);
     expect(envOff.file('master.sh')).not.toContain('curl');
+  });
+});
+
+describe('sml-mcp preconfigured on a terminal', () => {
+  it('lists the catalog, asks again after an answer it cannot use, and stops cleanly at Ctrl-C', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sml-ask-'));
+    const terminal = startTerminal(
+      `sml-ask-${process.pid}`,
+      `env -i PATH="$PATH" HOME="${dir}" SML_CONFIG_DIR="${dir}" SML_SYSTEM=local ${process.execPath} ${CLI} preconfigured --no-tui; echo "SML-EXIT=$?"; sleep 30`,
+    );
+    const waitFor = (pattern: RegExp) =>
+      eventually(async () => pattern.exec(terminal.screen()) ?? undefined, 30_000);
+    try {
+      await waitFor(/^\s+\d+\s+swiss-ai\/Apertus-8B-Instruct-2509 \(sglang, vllm\)$/m);
+      const [, count] = await waitFor(/Model \[1-(\d+) or a model id\]:\s*$/m);
+      terminal.type('no-such/model');
+      await waitFor(new RegExp(`Give a number from 1 to ${count} or a model id of the list\\.`));
+      terminal.interrupt();
+      const shown = await waitFor(/SML-EXIT=\d+/);
+      expect(shown[0]).toBe('SML-EXIT=1');
+      expect(terminal.screen()).toContain('[CANCELLED] Stopped at Ctrl-C: nothing was launched or written.');
+    } finally {
+      terminal.close();
+    }
   });
 });

@@ -7,8 +7,7 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterAll, expect, it } from 'vitest';
-import { SmlError } from '../../src/errors.js';
-import type { JobServiceApi } from '../../src/jobs/api.js';
+import type { SmlError } from '../../src/errors.js';
 import { JobStore } from '../../src/jobs/store.js';
 import type { Scheduler } from '../../src/scheduler/scheduler.js';
 import { type ClusterRunner, createSlurmScheduler, LocalRunner } from '../../src/scheduler/slurm/index.js';
@@ -18,14 +17,8 @@ import { rejection } from '../helpers/errors.js';
 import { createTestJobs } from '../helpers/jobs.js';
 import { createHarness, clusterEnv as harnessEnv } from '../mcp/harness.js';
 import { pauseDaemon } from './daemons.js';
-import { deadProcessOwner, launchRecord } from './records.js';
+import { deadProcessOwner, LOCAL_LAUNCH, launchRecord, retryUntilKnown } from './records.js';
 
-const LAUNCH = {
-  model: 'swiss-ai/Apertus-8B-Instruct-2509',
-  framework: 'sglang',
-  system: 'local',
-  time: '00:05:00',
-};
 const launched: { scheduler: Scheduler; jobId: string }[] = [];
 
 afterAll(async () => {
@@ -45,21 +38,6 @@ function remember(scheduler: Scheduler, jobIds: readonly string[]): void {
   for (const jobId of jobIds) launched.push({ scheduler, jobId });
 }
 
-/** Retry a launch with its key until it no longer answers "outcome unknown" (the settle time passes). */
-async function retryUntilKnown(jobs: Pick<JobServiceApi, 'launch'>, key: string) {
-  return waitFor(
-    async () => {
-      try {
-        return await jobs.launch(LAUNCH, { idempotencyKey: key });
-      } catch (error) {
-        if (error instanceof SmlError && error.isAmbiguous) return undefined;
-        throw error;
-      }
-    },
-    { timeoutMs: 60_000, intervalMs: 1000, what: 'the retry with the same key to resolve the lost submit' },
-  );
-}
-
 describeOnCluster('a launch whose sbatch answer is lost', () => {
   it('with slurmctld paused: the launch is ambiguous, the key is kept, and retries give one job', {
     timeout: 120_000,
@@ -73,7 +51,7 @@ describeOnCluster('a launch whose sbatch answer is lost', () => {
     let failure: SmlError;
     const resume = pauseDaemon('slurmctld');
     try {
-      failure = await rejection(jobs.service.launch(LAUNCH, { idempotencyKey: key }));
+      failure = await rejection(jobs.service.launch(LOCAL_LAUNCH, { idempotencyKey: key }));
     } finally {
       resume();
     }
@@ -89,7 +67,7 @@ describeOnCluster('a launch whose sbatch answer is lost', () => {
     expect(retried.job_ids).toHaveLength(1);
     const all = await jobsOfLaunches(scheduler, [first!.launch_id, retried.launch_id]);
     expect(all).toEqual(retried.job_ids);
-    const again = await jobs.service.launch(LAUNCH, { idempotencyKey: key });
+    const again = await jobs.service.launch(LOCAL_LAUNCH, { idempotencyKey: key });
     expect(again).toMatchObject({ replayed: true, job_ids: retried.job_ids });
   });
 
@@ -114,11 +92,11 @@ describeOnCluster('a launch whose sbatch answer is lost', () => {
     );
     const jobs = await createTestJobs(scheduler);
     const key = `dropped-${Date.now()}`;
-    const result = await jobs.service.launch(LAUNCH, { idempotencyKey: key });
+    const result = await jobs.service.launch(LOCAL_LAUNCH, { idempotencyKey: key });
     remember(jobs.scheduler, result.job_ids);
     expect(result.job_ids).toHaveLength(1);
     expect(await jobsOfLaunches(scheduler, [result.launch_id])).toEqual(result.job_ids);
-    expect(await jobs.service.launch(LAUNCH, { idempotencyKey: key })).toMatchObject({
+    expect(await jobs.service.launch(LOCAL_LAUNCH, { idempotencyKey: key })).toMatchObject({
       replayed: true,
       job_ids: result.job_ids,
     });
@@ -151,7 +129,7 @@ describeOnCluster('a launch stranded by a process that died', () => {
     const resume = pauseDaemon('slurmctld');
     try {
       void client
-        .callTool({ name: 'launch', arguments: { ...LAUNCH, idempotency_key: key } })
+        .callTool({ name: 'launch', arguments: { ...LOCAL_LAUNCH, idempotency_key: key } })
         .catch(() => undefined);
       const stranded = await waitFor(
         async () => (await store.list()).find((r) => r.jobs[0]?.state === 'submitting'),
@@ -184,7 +162,7 @@ describeOnCluster('a launch stranded by a process that died', () => {
     await jobs.store.create(stranded);
     expect(await jobs.store.claimIdempotencyKey(key, stranded.launch_id)).toBeUndefined();
 
-    const result = await jobs.service.launch(LAUNCH, { idempotencyKey: key });
+    const result = await jobs.service.launch(LOCAL_LAUNCH, { idempotencyKey: key });
     remember(jobs.scheduler, result.job_ids);
     expect(result.replayed).toBe(false);
     expect(result.launch_id).not.toBe(stranded.launch_id);

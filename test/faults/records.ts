@@ -1,14 +1,21 @@
 /**
  * Launch records written with the store API, as a launch leaves them at each of its steps (for
- * tests of what readers make of them: a stranded launch, a job recorded before it ran).
+ * tests of what readers make of them: a stranded launch, a job recorded before it ran), and small
+ * jobs recorded the way a launch records them.
  */
 import { spawn } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { readEnvironmentFile } from '../../src/catalog/environment.js';
 import { buildLaunchSpecs, LaunchRequest } from '../../src/domain/launch-spec.js';
 import { LOCAL_CLUSTER_ROOT } from '../../src/domain/system.js';
+import { SmlError } from '../../src/errors.js';
+import type { JobServiceApi } from '../../src/jobs/api.js';
 import { currentOwner } from '../../src/jobs/recovery.js';
 import type { LaunchJobRecord, LaunchRecord } from '../../src/jobs/store.js';
-import { LOCAL_SYSTEM } from '../helpers/jobs.js';
+import { waitFor } from '../helpers/cluster.js';
+import { LOCAL_SYSTEM, type TestJobs } from '../helpers/jobs.js';
 
 /** An owner whose process has exited: a real child that ran and ended. */
 export async function deadProcessOwner(): Promise<LaunchRecord['owner']> {
@@ -69,4 +76,61 @@ export function launchRecord(
     warnings: [],
     owner: options.owner,
   };
+}
+
+/** What the fault tests launch through the job service: the catalog's small model, five minutes. */
+export const LOCAL_LAUNCH = {
+  model: 'swiss-ai/Apertus-8B-Instruct-2509',
+  framework: 'sglang',
+  system: 'local',
+  time: '00:05:00',
+};
+
+/**
+ * A small job submitted and recorded the way a launch records it; its body is bash run on a node.
+ * The caller cancels it.
+ */
+export async function recordedJob(
+  jobs: TestJobs,
+  name: string,
+  body: string,
+  directives: string[] = [],
+): Promise<{ jobId: string; logDir: string }> {
+  const workingDir = join(tmpdir(), `sml-faults-${name}-${Date.now()}`);
+  await mkdir(join(workingDir, 'logs'), { recursive: true });
+  const record = launchRecord(name, { state: 'submitted', workingDir });
+  const tag = record.jobs[0]!.tag;
+  const { jobId } = await jobs.scheduler.submit({
+    script: [
+      '#!/bin/bash',
+      `#SBATCH --comment=${tag}`,
+      '#SBATCH --time=00:05:00',
+      `#SBATCH --output=${workingDir}/slurm-%j.out`,
+      ...directives.map((d) => `#SBATCH ${d}`),
+      'mkdir -p "logs/$SLURM_JOB_ID"',
+      body,
+      '',
+    ].join('\n'),
+    scriptPath: join(workingDir, 'job.sh'),
+    workingDir,
+    tag,
+  });
+  record.jobs[0]!.job_id = jobId;
+  await jobs.store.create(record);
+  return { jobId, logDir: join(workingDir, 'logs', jobId) };
+}
+
+/** Retry a launch with its key until it no longer answers "outcome unknown" (the settle time passes). */
+export async function retryUntilKnown(jobs: Pick<JobServiceApi, 'launch'>, key: string) {
+  return waitFor(
+    async () => {
+      try {
+        return await jobs.launch(LOCAL_LAUNCH, { idempotencyKey: key });
+      } catch (error) {
+        if (error instanceof SmlError && error.isAmbiguous) return undefined;
+        throw error;
+      }
+    },
+    { timeoutMs: 60_000, intervalMs: 1000, what: 'the retry with the same key to resolve the lost submit' },
+  );
 }

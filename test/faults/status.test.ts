@@ -11,7 +11,7 @@ import { createSlurmScheduler, type TransferEvent } from '../../src/scheduler/sl
 import { clusterEnv, describeOnCluster, runOnCluster, waitFor } from '../helpers/cluster.js';
 import { createTestJobs, type TestJobs } from '../helpers/jobs.js';
 import { pauseDaemon, stopAccounting } from './daemons.js';
-import { launchRecord } from './records.js';
+import { launchRecord, recordedJob as submitRecorded } from './records.js';
 
 const submitted: { scheduler: Scheduler; jobId: string }[] = [];
 
@@ -19,31 +19,11 @@ afterAll(async () => {
   for (const { scheduler, jobId } of submitted) await scheduler.cancel(jobId).catch(() => undefined);
 });
 
-/** A small job recorded the way a launch records it; its body is bash run on a node. */
+/** A recorded job (records.ts), cancelled after the tests. */
 async function recordedJob(jobs: TestJobs, name: string, body: string, directives: string[] = []) {
-  const workingDir = join(tmpdir(), `sml-faults-${name}-${Date.now()}`);
-  await mkdir(join(workingDir, 'logs'), { recursive: true });
-  const record = launchRecord(name, { state: 'submitted', workingDir });
-  const tag = record.jobs[0]!.tag;
-  const { jobId } = await jobs.scheduler.submit({
-    script: [
-      '#!/bin/bash',
-      `#SBATCH --comment=${tag}`,
-      '#SBATCH --time=00:05:00',
-      `#SBATCH --output=${workingDir}/slurm-%j.out`,
-      ...directives.map((d) => `#SBATCH ${d}`),
-      'mkdir -p "logs/$SLURM_JOB_ID"',
-      body,
-      '',
-    ].join('\n'),
-    scriptPath: join(workingDir, 'job.sh'),
-    workingDir,
-    tag,
-  });
-  submitted.push({ scheduler: jobs.scheduler, jobId });
-  record.jobs[0]!.job_id = jobId;
-  await jobs.store.create(record);
-  return { jobId, logDir: join(workingDir, 'logs', jobId) };
+  const job = await submitRecorded(jobs, name, body, directives);
+  submitted.push({ scheduler: jobs.scheduler, jobId: job.jobId });
+  return job;
 }
 
 async function waitForPhase(jobs: TestJobs, jobId: string, phase: string) {

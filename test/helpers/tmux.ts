@@ -10,6 +10,10 @@ export function startTerminal(session: string, command: string) {
       if (text) execFileSync('tmux', ['send-keys', '-t', session, '-l', text]);
       execFileSync('tmux', ['send-keys', '-t', session, 'Enter']);
     },
+    /** Ctrl-C. */
+    interrupt: (): void => {
+      execFileSync('tmux', ['send-keys', '-t', session, 'C-c']);
+    },
     close: (): void => {
       execFileSync('tmux', ['kill-session', '-t', session], { stdio: 'ignore' });
     },
