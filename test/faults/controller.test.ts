@@ -7,7 +7,7 @@ import { afterAll, expect, it } from 'vitest';
 import { SmlError } from '../../src/errors.js';
 import type { Scheduler } from '../../src/scheduler/scheduler.js';
 import { createSlurmScheduler } from '../../src/scheduler/slurm/index.js';
-import { clusterEnv, describeOnCluster, waitFor } from '../helpers/cluster.js';
+import { clusterEnv, describeOnCluster, runOnCluster, waitFor } from '../helpers/cluster.js';
 import { rejection } from '../helpers/errors.js';
 import { createTestJobs } from '../helpers/jobs.js';
 import { stopController } from './daemons.js';
@@ -29,10 +29,14 @@ describeOnCluster('a controller restart', () => {
     await scheduler.workingDir();
     const { jobId } = await recordedJob(jobs, 'ctld', 'sleep 120');
     submitted.push({ scheduler, jobId });
-    await waitFor(async () => (await jobs.service.status([jobId]))[0]?.slurm_state === 'RUNNING', {
-      timeoutMs: 60_000,
-      what: `job ${jobId} to run`,
-    });
+    // Running, as the controller and as accounting (which hears of the start a moment later) see it.
+    await waitFor(
+      async () => {
+        const sacct = await runOnCluster('sacct', ['-n', '-X', '-j', jobId, '-o', 'State']);
+        return sacct.stdout.trim() === 'RUNNING';
+      },
+      { timeoutMs: 60_000, what: `job ${jobId} to run, in accounting too` },
+    );
 
     const key = `ctld-${Date.now()}`;
     const restart = await stopController();

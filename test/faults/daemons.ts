@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { execa } from 'execa';
-import { clusterEnv, waitFor } from '../helpers/cluster.js';
+import { clusterEnv, isClusterAnswering, waitFor } from '../helpers/cluster.js';
 
 const RUN_DIR = `${clusterEnv().SML_CLUSTER_STATE ?? '/var/lib/sml-cluster'}/run`;
 
@@ -38,8 +38,16 @@ export function stopAccounting(): Promise<() => Promise<void>> {
  * to contact slurm controller"), running jobs keep running on their nodes. The returned function
  * starts it again from its saved state (jobs included) and waits until it answers.
  */
-export function stopController(): Promise<() => Promise<void>> {
-  return stopDaemon('slurmctld', 'slurmctld -f "$SLURM_CONF"', ['scontrol', 'ping']);
+export async function stopController(): Promise<() => Promise<void>> {
+  const restart = await stopDaemon('slurmctld', 'slurmctld -f "$SLURM_CONF"', ['scontrol', 'ping']);
+  return async () => {
+    await restart();
+    // The nodes register with the new controller a moment later; the next test needs them all.
+    await waitFor(async () => isClusterAnswering(), {
+      timeoutMs: 120_000,
+      what: 'every node to respond again',
+    });
+  };
 }
 
 /** Stop `daemon`; the returned function runs `start` (bash, the cluster's environment) and waits for `probe`. */

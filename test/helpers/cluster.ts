@@ -52,7 +52,12 @@ let wasSeenUp = false;
 
 /** True when slurmctld answers and all four nodes respond (jobs may be running on them). */
 export function isClusterUp(): boolean {
-  if (wasSeenUp) return true;
+  wasSeenUp ||= isClusterAnswering();
+  return wasSeenUp;
+}
+
+/** The check of isClusterUp, made now (a test that restarted a daemon waits for it). */
+export function isClusterAnswering(): boolean {
   const env = { ...process.env, ...clusterEnv() };
   if (!existsSync(env.SLURM_CONF ?? '')) return false;
   const ping = spawnSync('scontrol', ['ping'], { encoding: 'utf8', env, timeout: 15_000 });
@@ -71,8 +76,7 @@ export function isClusterUp(): boolean {
   );
   const isResponding = (state: string | undefined) =>
     state !== undefined && !state.endsWith('*') && !/^(down|drain|drng|fail|unk|boot|npc)/.test(state);
-  wasSeenUp = CLUSTER_NODES.every((node) => isResponding(states.get(node.name)));
-  return wasSeenUp;
+  return CLUSTER_NODES.every((node) => isResponding(states.get(node.name)));
 }
 
 const isCi = () => process.env.CI === 'true' || process.env.CI === '1';
