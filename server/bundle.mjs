@@ -29,6 +29,9 @@ await build({
     js: "import { createRequire as smlCreateRequire } from 'node:module'; const require = smlCreateRequire(import.meta.url);",
   },
   legalComments: 'linked',
+  // Stack traces name the TypeScript source with `node --enable-source-maps` (tsc's maps are chained in).
+  sourcemap: 'linked',
+  sourcesContent: false,
   plugins: [englishOnlyZod],
   logLevel: 'warning',
 });
