@@ -106,7 +106,10 @@ describeOnCluster('self-healing replicas', () => {
       const requeue = await runOnCluster('scontrol', ['requeue', jobId]);
       expect(requeue.exitCode, requeue.stderr).toBe(0);
       await waitForView(jobs, jobId, 'queued after the requeue', (v) => v.phase === 'queued');
-      // SLURM holds a requeued job for two minutes; release it now.
+      // SLURM holds a requeued job for two minutes; release it now, but in a later second than the
+      // requeue: slurmd revokes the old run's credential to the second, and a new run started in
+      // that same second is killed as "Job credential revoked".
+      await new Promise((resolve) => setTimeout(resolve, 2000));
       await runOnCluster('scontrol', ['update', `jobid=${jobId}`, 'starttime=now']);
       const again = await waitForView(jobs, jobId, 'serving after the requeue', (v) => v.phase === 'serving');
       expect(again.replicas_healthy).toBe(2);
