@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Bundle the CLI into dist/bin/sml-mcp.js (the package's `sml-mcp` bin) and its lazily loaded
 // chunks, from tsc's output. One file instead of ~280 modules (our own, the MCP SDK's, zod's) is
-// most of a fast cold start: a stdio server answers tools/list in ~0.7× the time of the SDK's own
+// most of a fast cold start: a stdio server answers tools/list in ~0.75× the time of the SDK's own
 // example server (bench/agent-surface.ts). Libraries loaded on first use only stay outside.
 import { chmod, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
