@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CLI, cliRunner } from '../helpers/cli.js';
 import { startTerminal } from '../helpers/tmux.js';
-import { eventually } from '../mcp/harness.js';
 
 const CREDENTIALS = {
   SML_FIRECREST_CLIENT_ID: 'my-client',
@@ -123,7 +122,7 @@ describe('sml-mcp init on a terminal', () => {
       `env -i PATH="$PATH" HOME="${dir}" SML_CONFIG_DIR="${dir}" ${process.execPath} ${CLI} init; echo "INIT-EXIT=$?"; sleep 30`,
     );
     const answer = async (prompt: RegExp, text: string) => {
-      await eventually(async () => (prompt.test(terminal.screen()) ? true : undefined), 30_000);
+      await terminal.waitForScreen(prompt);
       terminal.type(text);
     };
     try {
@@ -134,10 +133,8 @@ describe('sml-mcp init on a terminal', () => {
       await answer(/Default partition \(optional\):\s*$/m, 'debug');
       await answer(/Default account \(optional\):\s*$/m, '');
       await answer(/Default reservation \(optional\):\s*$/m, '');
-      const shown = await eventually(async () => {
-        const text = terminal.screen();
-        return /INIT-EXIT=\d/.test(text) ? text : undefined;
-      }, 30_000);
+      await terminal.waitForScreen(/INIT-EXIT=\d/);
+      const shown = terminal.screen();
       expect(shown).toContain('INIT-EXIT=0');
       expect(shown).not.toContain('typed-secret-4242');
       const { config, secrets, secretsMode } = configIn(dir);

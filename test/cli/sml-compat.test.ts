@@ -12,7 +12,6 @@ import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { CLI, cliRunner } from '../helpers/cli.js';
 import { startTerminal } from '../helpers/tmux.js';
-import { eventually } from '../mcp/harness.js';
 
 const USER = userInfo().username;
 const runCli = cliRunner();
@@ -298,15 +297,15 @@ describe('sml-mcp preconfigured on a terminal', () => {
       `sml-ask-${process.pid}`,
       `env -i PATH="$PATH" HOME="${dir}" SML_CONFIG_DIR="${dir}" SML_SYSTEM=local ${process.execPath} ${CLI} preconfigured --no-tui; echo "SML-EXIT=$?"; sleep 30`,
     );
-    const waitFor = (pattern: RegExp) =>
-      eventually(async () => pattern.exec(terminal.screen()) ?? undefined, 30_000);
     try {
-      await waitFor(/^\s+\d+\s+swiss-ai\/Apertus-8B-Instruct-2509 \(sglang, vllm\)$/m);
-      const [, count] = await waitFor(/Model \[1-(\d+) or a model id\]:\s*$/m);
+      await terminal.waitForScreen(/^\s+\d+\s+swiss-ai\/Apertus-8B-Instruct-2509 \(sglang, vllm\)$/m);
+      const [, count] = await terminal.waitForScreen(/Model \[1-(\d+) or a model id\]:\s*$/m);
       terminal.type('no-such/model');
-      await waitFor(new RegExp(`Give a number from 1 to ${count} or a model id of the list\\.`));
+      await terminal.waitForScreen(
+        new RegExp(`Give a number from 1 to ${count} or a model id of the list\\.`),
+      );
       terminal.interrupt();
-      const shown = await waitFor(/SML-EXIT=\d+/);
+      const shown = await terminal.waitForScreen(/SML-EXIT=\d+/);
       expect(shown[0]).toBe('SML-EXIT=1');
       expect(terminal.screen()).toContain('[CANCELLED] Stopped at Ctrl-C: nothing was launched or written.');
     } finally {

@@ -6,7 +6,7 @@ import { afterAll, expect, it } from 'vitest';
 import { CLI, cliRunner } from '../helpers/cli.js';
 import { describeOnCluster } from '../helpers/cluster.js';
 import { startTerminal } from '../helpers/tmux.js';
-import { clusterEnv, createHarness, eventually } from '../mcp/harness.js';
+import { clusterEnv, createHarness } from '../mcp/harness.js';
 
 describeOnCluster('sml-mcp preconfigured / advanced on the local cluster', () => {
   const harness = createHarness({ onCluster: true });
@@ -84,22 +84,22 @@ describeOnCluster('sml-mcp preconfigured / advanced on the local cluster', () =>
       `sml-preconfigured-${process.pid}`,
       `env -i PATH="$PATH" ${exports} ${process.execPath} ${CLI} preconfigured --no-tui; echo "SML-EXIT=$?"; sleep 30`,
     );
-    const waitFor = (pattern: RegExp) =>
-      eventually(async () => pattern.exec(terminal.screen()) ?? undefined, 30_000);
     try {
       // The catalog is listed by number; the answer is a number of the list.
-      const listed = await waitFor(/^\s+(\d+)\s+swiss-ai\/Apertus-8B-Instruct-2509 \(sglang, vllm\)$/m);
-      await waitFor(/Model \[1-\d+ or a model id\]:\s*$/m);
+      const listed = await terminal.waitForScreen(
+        /^\s+(\d+)\s+swiss-ai\/Apertus-8B-Instruct-2509 \(sglang, vllm\)$/m,
+      );
+      await terminal.waitForScreen(/Model \[1-\d+ or a model id\]:\s*$/m);
       terminal.type(listed[1]!);
-      await waitFor(/Framework \[sglang\/vllm\] \(sglang\):\s*$/m);
+      await terminal.waitForScreen(/Framework \[sglang\/vllm\] \(sglang\):\s*$/m);
       terminal.type('');
-      await waitFor(/Replicas \(1\):\s*$/m);
+      await terminal.waitForScreen(/Replicas \(1\):\s*$/m);
       terminal.type('');
-      await waitFor(/Time \(HH:MM:SS\) \(03:00:00\):\s*$/m);
+      await terminal.waitForScreen(/Time \(HH:MM:SS\) \(03:00:00\):\s*$/m);
       terminal.type('5 minutes');
-      await waitFor(/Give the time as HH:MM:SS/);
+      await terminal.waitForScreen(/Give the time as HH:MM:SS/);
       terminal.type('00:05:00');
-      const shown = await waitFor(/SML-EXIT=\d+/);
+      const shown = await terminal.waitForScreen(/SML-EXIT=\d+/);
       const screen = terminal.screen();
       expect(shown[0], screen).toBe('SML-EXIT=0');
       const jobId = /^Job submitted: (\d+)$/m.exec(screen)?.[1];
