@@ -4,18 +4,16 @@
  * jobs recorded the way a launch records them.
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readEnvironmentFile } from '../../src/catalog/environment.js';
-import { buildLaunchSpecs, LaunchRequest } from '../../src/domain/launch-spec.js';
-import { LOCAL_CLUSTER_ROOT } from '../../src/domain/system.js';
 import { SmlError } from '../../src/errors.js';
 import type { JobServiceApi } from '../../src/jobs/api.js';
 import { currentOwner } from '../../src/jobs/recovery.js';
 import type { LaunchJobRecord, LaunchRecord } from '../../src/jobs/store.js';
 import { waitFor } from '../helpers/cluster.js';
-import { LOCAL_SYSTEM, type TestJobs } from '../helpers/jobs.js';
+import { LOCAL_ENVIRONMENT_PATH, LOCAL_SYSTEM, type TestJobs, tinyLaunch } from '../helpers/jobs.js';
 
 /** An owner whose process has exited: a real child that ran and ended. */
 export async function deadProcessOwner(): Promise<LaunchRecord['owner']> {
@@ -36,20 +34,12 @@ export function launchRecord(
   },
 ): LaunchRecord {
   const launchId = `${name}${Date.now().toString(36)}`;
-  const environmentPath = `${LOCAL_CLUSTER_ROOT}/env/local.toml`;
-  const request = LaunchRequest.parse({
-    model_path: `${LOCAL_CLUSTER_ROOT}/models/test/tiny`,
-    framework: 'sglang',
-    served_model_name: 'test/tiny',
-    system: 'local',
-    time: '00:05:00',
-  });
-  const [spec] = buildLaunchSpecs(request, {
+  const { request, spec } = tinyLaunch({
     system: LOCAL_SYSTEM,
-    user: 'root',
-    environment: { clusterPath: environmentPath, file: readEnvironmentFile(environmentPath) },
+    time: '00:05:00',
     launchId,
-  }).specs;
+    environmentText: readFileSync(LOCAL_ENVIRONMENT_PATH, 'utf8'),
+  });
   const tenSecondsAgo = new Date(Date.now() - 10_000).toISOString();
   return {
     launch_id: launchId,
@@ -65,7 +55,7 @@ export function launchRecord(
     jobs: [
       {
         index: 0,
-        tag: spec!.jobTag,
+        tag: spec.jobTag,
         state: options.state,
         ...(options.jobId ? { job_id: options.jobId } : {}),
         ...(options.state === 'submitting' ? { submitting_since: tenSecondsAgo } : {}),

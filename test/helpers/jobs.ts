@@ -9,14 +9,48 @@ import { request } from 'undici';
 import { render } from '../../sbatch/render.js';
 import { reviewRender } from '../../sbatch/review.js';
 import { loadShippedCatalog } from '../../src/catalog/catalog.js';
-import { LaunchSpec, launchLayoutOf } from '../../src/domain/launch-spec.js';
-import { BUILT_IN_SYSTEMS, type SystemProfile } from '../../src/domain/system.js';
+import { parseEnvironmentToml } from '../../src/catalog/environment.js';
+import { buildLaunchSpecs, LaunchRequest, LaunchSpec, launchLayoutOf } from '../../src/domain/launch-spec.js';
+import { BUILT_IN_SYSTEMS, LOCAL_CLUSTER_ROOT, type SystemProfile } from '../../src/domain/system.js';
 import { Launcher } from '../../src/jobs/launcher.js';
 import { JobService } from '../../src/jobs/service.js';
 import { JobStore } from '../../src/jobs/store.js';
 import type { Scheduler } from '../../src/scheduler/scheduler.js';
 
 export const LOCAL_SYSTEM: SystemProfile = BUILT_IN_SYSTEMS.find((s) => s.name === 'local')!;
+
+/** The local cluster's environment file, which tiny launches name. */
+export const LOCAL_ENVIRONMENT_PATH = `${LOCAL_CLUSTER_ROOT}/env/local.toml`;
+
+/**
+ * The local test model (test/tiny) planned as a launch plans it: the request and its one spec,
+ * for records written the way a launch writes them. `environmentText` is the environment file's
+ * content (from the cluster, or the in-memory scheduler's copy).
+ */
+export function tinyLaunch(options: {
+  system: SystemProfile;
+  time: string;
+  launchId: string;
+  environmentText: string;
+}): { request: LaunchRequest; spec: LaunchSpec } {
+  const request = LaunchRequest.parse({
+    model_path: `${LOCAL_CLUSTER_ROOT}/models/test/tiny`,
+    framework: 'sglang',
+    served_model_name: 'test/tiny',
+    system: 'local',
+    time: options.time,
+  });
+  const [spec] = buildLaunchSpecs(request, {
+    system: options.system,
+    user: 'root',
+    environment: {
+      clusterPath: LOCAL_ENVIRONMENT_PATH,
+      file: parseEnvironmentToml(options.environmentText, LOCAL_ENVIRONMENT_PATH),
+    },
+    launchId: options.launchId,
+  }).specs;
+  return { request, spec: spec! };
+}
 
 export interface TestJobs {
   service: JobService;

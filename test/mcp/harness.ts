@@ -7,16 +7,14 @@ import { expect, onTestFinished } from 'vitest';
 import { type BuildDepsOptions, buildServerDeps } from '../../server/build-deps.js';
 import { connectInProcessClient } from '../../server/client.js';
 import { createSystems, resolveSystem } from '../../server/systems.js';
-import { parseEnvironmentToml } from '../../src/catalog/environment.js';
 import { loadConfig, type ResolvedConfig } from '../../src/config/load.js';
 import { JOB_TAG_PREFIX } from '../../src/domain/job-name.js';
-import { buildLaunchSpecs, LaunchRequest } from '../../src/domain/launch-spec.js';
-import { LOCAL_CLUSTER_ROOT } from '../../src/domain/system.js';
 import { JobStore } from '../../src/jobs/store.js';
 import type { Scheduler } from '../../src/scheduler/scheduler.js';
 import type { ServerDeps } from '../../src/services.js';
 import { InMemoryScheduler, type JobProgram } from '../doubles/scheduler/index.js';
 import { seedLocalCluster } from '../doubles/scheduler/local-cluster.js';
+import { LOCAL_ENVIRONMENT_PATH, tinyLaunch } from '../helpers/jobs.js';
 
 /**
  * The MCP protocol tests run the real server over the real job service through the SDK's own
@@ -163,36 +161,22 @@ export async function submitRecordedJob(harness: Harness, options: RecordedJobOp
   });
   if (options.isForeign) return jobId;
 
-  const system = resolveSystem(harness.config, 'local');
-  const environmentPath = `${LOCAL_CLUSTER_ROOT}/env/local.toml`;
-  const request = LaunchRequest.parse({
-    model_path: `${LOCAL_CLUSTER_ROOT}/models/test/tiny`,
-    framework: 'sglang',
-    served_model_name: 'test/tiny',
-    system: 'local',
+  const { request, spec } = tinyLaunch({
+    system: resolveSystem(harness.config, 'local'),
     time: '00:10:00',
-  });
-  const plan = buildLaunchSpecs(request, {
-    system,
-    user: 'root',
-    environment: {
-      clusterPath: environmentPath,
-      file: parseEnvironmentToml(
-        harness.memory?.fileText(environmentPath) ?? readFileSync(environmentPath, 'utf8'),
-        environmentPath,
-      ),
-    },
     launchId,
+    environmentText:
+      harness.memory?.fileText(LOCAL_ENVIRONMENT_PATH) ?? readFileSync(LOCAL_ENVIRONMENT_PATH, 'utf8'),
   });
   await new JobStore(harness.config.stateDir).create({
     launch_id: launchId,
     created_at: new Date().toISOString(),
     system: 'local',
     user: 'root',
-    served_model_name: plan.specs[0]!.servedModelName,
+    served_model_name: spec.servedModelName,
     framework: 'sglang',
     working_dir: workingDir,
-    spec: plan.specs[0]! as unknown as Record<string, unknown>,
+    spec: spec as unknown as Record<string, unknown>,
     request: request as unknown as Record<string, unknown>,
     jobs: [
       { index: 0, tag, job_id: jobId, state: 'submitted', scripts: { 'master.sh': script }, runs: 'now' },
