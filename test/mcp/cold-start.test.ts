@@ -27,6 +27,18 @@ interface ColdStart {
   toolsList: unknown;
 }
 
+const coldStarts = new Map<string, Promise<ColdStart>>();
+
+/** One cold start of `cli serve` per file, shared by the tests that read it. */
+function coldStartOf(cli: string): Promise<ColdStart> {
+  let started = coldStarts.get(cli);
+  if (!started) {
+    started = startUntilToolsList(cli);
+    coldStarts.set(cli, started);
+  }
+  return started;
+}
+
 async function startUntilToolsList(cli: string): Promise<ColdStart> {
   const home = mkdtempSync(join(tmpdir(), 'sml-cold-'));
   const child = spawn(process.execPath, ['--import', TRACE, cli, 'serve'], {
@@ -67,28 +79,28 @@ const packagesIn = (loaded: string) =>
 
 describe('the shipped server (the bundle)', () => {
   it('answers tools/list without reading a single package from node_modules', async () => {
-    const { loaded } = await startUntilToolsList(CLI);
+    const { loaded } = await coldStartOf(CLI);
     expect(loaded).toContain('/dist/bin/sml-mcp.js');
     // The SDK, zod and commander are bundled; pino, undici, execa and ext-apps load on first use.
     expect([...packagesIn(loaded)]).toEqual([]);
   });
 
   it('answers tools/list with the list the tools publish', async () => {
-    const { toolsList } = await startUntilToolsList(CLI);
+    const { toolsList } = await coldStartOf(CLI);
     expect(toolsList).toEqual(JSON.parse(JSON.stringify(listToolsResult(allTools))));
   });
 });
 
 describe('the module graph (tsc output, unbundled)', () => {
   it('answers tools/list without loading undici, execa, pino or the HTTP transport', async () => {
-    const { loaded } = await startUntilToolsList(UNBUNDLED_CLI);
+    const { loaded } = await coldStartOf(UNBUNDLED_CLI);
     expect(loaded).toContain('/node_modules/@modelcontextprotocol/sdk/');
     for (const lazy of ['undici', 'execa', 'pino']) expect(packagesIn(loaded)).not.toContain(lazy);
     expect(loaded).not.toMatch(/\/sdk\/dist\/esm\/server\/streamableHttp\.js/);
   });
 
   it('answers tools/list without loading a tool, the job service, the renderer or ext-apps', async () => {
-    const { loaded } = await startUntilToolsList(UNBUNDLED_CLI);
+    const { loaded } = await coldStartOf(UNBUNDLED_CLI);
     expect(loaded).toContain('/dist/resources/live-view.js');
     expect(loaded).not.toMatch(/\/node_modules\/@modelcontextprotocol\/ext-apps\//);
     for (const lazy of [
